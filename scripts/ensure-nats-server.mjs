@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Makes sure a nats-server binary is available for tests, the demo and benchmarks.
+// Order: NATS_SERVER_BIN, PATH, Debian's /usr/sbin; else `apt-get install nats-server` when root;
+// else exit 1 saying exactly how to install it. Only Debian's package registry is used.
+import { execFileSync } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+
+const dirs = [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/sbin", "/usr/local/sbin"];
+
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function find() {
+  if (process.env.NATS_SERVER_BIN && executable(process.env.NATS_SERVER_BIN)) return process.env.NATS_SERVER_BIN;
+  for (const dir of dirs) if (executable(join(dir, "nats-server"))) return join(dir, "nats-server");
+  return undefined;
+}
+
+function version(bin) {
+  return execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
+}
+
+let bin = find();
+if (!bin) {
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!isRoot) {
+    console.error(
+      "nats-server is not installed and this script is not running as root.\n" +
+        "Install it with:  sudo apt-get update && sudo apt-get install -y nats-server\n" +
+        "or point NATS_SERVER_BIN at a nats-server binary.",
+    );
+    process.exit(1);
+  }
+  console.error("nats-server not found; installing Debian's nats-server with apt-get ...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
+  execFileSync("apt-get", ["install", "-y", "-q", "nats-server"], { stdio: "inherit", env });
+  bin = find();
+  if (!bin) {
+    console.error("apt-get finished but nats-server is still not on PATH or in /usr/sbin.");
+    process.exit(1);
+  }
+}
+if (process.env.JETROUTE_QUIET !== "1") console.error(`using ${bin} (${version(bin)})`);

@@ -1,0 +1,1 @@
+export { type Duration, type DurationUnit, millisToNanos, nanosToMillis, toMillis } from "./duration.js";

@@ -1,0 +1,51 @@
+/**
+ * Stable error codes. A code never changes once released; callers `switch` on it.
+ * Grouped by the module that raises them.
+ */
+export const ErrorCode = {
+  // input and options (any module)
+  InvalidOption: "ERR_INVALID_OPTION",
+  InvalidDuration: "ERR_INVALID_DURATION",
+  InvalidSubject: "ERR_INVALID_SUBJECT",
+  InvalidStreamName: "ERR_INVALID_STREAM_NAME",
+  // conn
+  ConnectFailed: "ERR_CONNECT_FAILED",
+  ConnectionClosed: "ERR_CONNECTION_CLOSED",
+  // stream
+  SubjectOverlap: "ERR_SUBJECT_OVERLAP",
+  StreamNotFound: "ERR_STREAM_NOT_FOUND",
+  // producer
+  PublishFailed: "ERR_PUBLISH_FAILED",
+  ExpectationFailed: "ERR_EXPECTATION_FAILED",
+  NoResponders: "ERR_NO_RESPONDERS",
+  RequestTimeout: "ERR_REQUEST_TIMEOUT",
+  ServiceError: "ERR_SERVICE_ERROR",
+  Decode: "ERR_DECODE",
+  Encode: "ERR_ENCODE",
+  // router
+  RouteNameRequired: "ERR_ROUTE_NAME_REQUIRED",
+  HandlerRequired: "ERR_HANDLER_REQUIRED",
+  SubjectRequired: "ERR_SUBJECT_REQUIRED",
+  StreamRequired: "ERR_STREAM_REQUIRED",
+  InvalidConcurrency: "ERR_INVALID_CONCURRENCY",
+  InvalidMaxDeliver: "ERR_INVALID_MAX_DELIVER",
+  InvalidBackoff: "ERR_INVALID_BACKOFF",
+  DuplicateRoute: "ERR_DUPLICATE_ROUTE",
+  DLQLoop: "ERR_DLQ_LOOP",
+  OptionNotSupported: "ERR_OPTION_NOT_SUPPORTED",
+  // consumer / broker
+  DLQStreamMissing: "ERR_DLQ_STREAM_MISSING",
+  DLQPublishFailed: "ERR_DLQ_PUBLISH_FAILED",
+  ConsumerLost: "ERR_CONSUMER_LOST",
+  RouteFailed: "ERR_ROUTE_FAILED",
+  HandlerTimeout: "ERR_HANDLER_TIMEOUT",
+  ShutdownTimeout: "ERR_SHUTDOWN_TIMEOUT",
+  BrokerRunning: "ERR_BROKER_RUNNING",
+  ConnectionRequired: "ERR_CONNECTION_REQUIRED",
+  Rejected: "ERR_REJECTED",
+  // testing helpers
+  NatsServerMissing: "ERR_NATS_SERVER_MISSING",
+  NatsServerStart: "ERR_NATS_SERVER_START",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,86 @@
+import { ErrorCode } from "./codes.js";
+import { defineSentinel, JetrouteError } from "./errors.js";
+
+// One class per code. `instanceof ErrX` or `err.code === ErrorCode.X`; never compare messages.
+
+export const ErrInvalidOption = defineSentinel(ErrorCode.InvalidOption, "ErrInvalidOption");
+export const ErrInvalidDuration = defineSentinel(ErrorCode.InvalidDuration, "ErrInvalidDuration");
+export const ErrInvalidStreamName = defineSentinel(ErrorCode.InvalidStreamName, "ErrInvalidStreamName");
+export const ErrConnectFailed = defineSentinel(ErrorCode.ConnectFailed, "ErrConnectFailed");
+export const ErrConnectionClosed = defineSentinel(ErrorCode.ConnectionClosed, "ErrConnectionClosed");
+export const ErrStreamNotFound = defineSentinel(ErrorCode.StreamNotFound, "ErrStreamNotFound");
+export const ErrPublishFailed = defineSentinel(ErrorCode.PublishFailed, "ErrPublishFailed");
+export const ErrExpectationFailed = defineSentinel(ErrorCode.ExpectationFailed, "ErrExpectationFailed");
+export const ErrNoResponders = defineSentinel(ErrorCode.NoResponders, "ErrNoResponders");
+export const ErrRequestTimeout = defineSentinel(ErrorCode.RequestTimeout, "ErrRequestTimeout");
+export const ErrDecode = defineSentinel(ErrorCode.Decode, "ErrDecode");
+export const ErrEncode = defineSentinel(ErrorCode.Encode, "ErrEncode");
+export const ErrRouteNameRequired = defineSentinel(ErrorCode.RouteNameRequired, "ErrRouteNameRequired");
+export const ErrHandlerRequired = defineSentinel(ErrorCode.HandlerRequired, "ErrHandlerRequired");
+export const ErrSubjectRequired = defineSentinel(ErrorCode.SubjectRequired, "ErrSubjectRequired");
+export const ErrStreamRequired = defineSentinel(ErrorCode.StreamRequired, "ErrStreamRequired");
+export const ErrInvalidConcurrency = defineSentinel(ErrorCode.InvalidConcurrency, "ErrInvalidConcurrency");
+export const ErrInvalidMaxDeliver = defineSentinel(ErrorCode.InvalidMaxDeliver, "ErrInvalidMaxDeliver");
+export const ErrInvalidBackoff = defineSentinel(ErrorCode.InvalidBackoff, "ErrInvalidBackoff");
+export const ErrDuplicateRoute = defineSentinel(ErrorCode.DuplicateRoute, "ErrDuplicateRoute");
+export const ErrDLQLoop = defineSentinel(ErrorCode.DLQLoop, "ErrDLQLoop");
+export const ErrOptionNotSupported = defineSentinel(ErrorCode.OptionNotSupported, "ErrOptionNotSupported");
+export const ErrDLQStreamMissing = defineSentinel(ErrorCode.DLQStreamMissing, "ErrDLQStreamMissing");
+export const ErrDLQPublishFailed = defineSentinel(ErrorCode.DLQPublishFailed, "ErrDLQPublishFailed");
+export const ErrConsumerLost = defineSentinel(ErrorCode.ConsumerLost, "ErrConsumerLost");
+export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
+export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
+export const ErrBrokerRunning = defineSentinel(ErrorCode.BrokerRunning, "ErrBrokerRunning");
+export const ErrConnectionRequired = defineSentinel(ErrorCode.ConnectionRequired, "ErrConnectionRequired");
+export const ErrRejected = defineSentinel(ErrorCode.Rejected, "ErrRejected");
+export const ErrNatsServerMissing = defineSentinel(ErrorCode.NatsServerMissing, "ErrNatsServerMissing");
+export const ErrNatsServerStart = defineSentinel(ErrorCode.NatsServerStart, "ErrNatsServerStart");
+
+/** A subject that may not be published to or consumed from. */
+export class ErrInvalidSubject extends JetrouteError<typeof ErrorCode.InvalidSubject> {
+  readonly subject: unknown;
+  constructor(subject: unknown, reason: string, options?: ErrorOptions) {
+    super(ErrorCode.InvalidSubject, `invalid subject ${JSON.stringify(subject)}: ${reason}`, options);
+    this.subject = subject;
+  }
+}
+
+/** Subjects requested for a stream already belong to another stream. */
+export class ErrSubjectOverlap extends JetrouteError<typeof ErrorCode.SubjectOverlap> {
+  readonly stream: string;
+  readonly otherStream: string;
+  readonly subjects: readonly string[];
+  constructor(stream: string, otherStream: string, subjects: readonly string[], options?: ErrorOptions) {
+    super(
+      ErrorCode.SubjectOverlap,
+      `stream "${stream}": subjects ${subjects.join(", ")} overlap with stream "${otherStream}"`,
+      options,
+    );
+    this.stream = stream;
+    this.otherStream = otherStream;
+    this.subjects = subjects;
+  }
+}
+
+/** A request answered with an error reply (`Nats-Service-Error` / `Nats-Service-Error-Code`). */
+export class ErrService extends JetrouteError<typeof ErrorCode.ServiceError> {
+  readonly serviceCode: number;
+  readonly description: string;
+  readonly subject: string;
+  constructor(subject: string, serviceCode: number, description: string, options?: ErrorOptions) {
+    super(ErrorCode.ServiceError, `${subject} replied with error ${serviceCode}: ${description}`, options);
+    this.serviceCode = serviceCode;
+    this.description = description;
+    this.subject = subject;
+  }
+}
+
+/** A route failed to start or died while running; `route` names it, `cause` says why. */
+export class ErrRouteFailed extends JetrouteError<typeof ErrorCode.RouteFailed> {
+  readonly route: string;
+  constructor(route: string, options: ErrorOptions) {
+    const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(ErrorCode.RouteFailed, `route "${route}" failed: ${why}`, options);
+    this.route = route;
+  }
+}

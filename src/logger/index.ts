@@ -1,0 +1,1 @@
+export { componentLogger, createLogger, type Logger, type LoggerOptions, silentLogger } from "./logger.js";

@@ -1,0 +1,2 @@
+export { checkLeaksAfterAll, leakedResources } from "./leaks.js";
+export { useServer } from "./server.js";
