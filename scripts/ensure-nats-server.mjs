@@ -6,7 +6,11 @@ import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
-const dirs = [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/sbin", "/usr/local/sbin"];
+const dirs = [
+  ...(process.env.PATH ?? "").split(delimiter).filter(Boolean),
+  "/usr/sbin",
+  "/usr/local/sbin",
+];
 
 function executable(path) {
   try {
@@ -18,7 +22,8 @@ function executable(path) {
 }
 
 function find() {
-  if (process.env.NATS_SERVER_BIN && executable(process.env.NATS_SERVER_BIN)) return process.env.NATS_SERVER_BIN;
+  if (process.env.NATS_SERVER_BIN && executable(process.env.NATS_SERVER_BIN))
+    return process.env.NATS_SERVER_BIN;
   for (const dir of dirs) if (executable(join(dir, "nats-server"))) return join(dir, "nats-server");
   return undefined;
 }

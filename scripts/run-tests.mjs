@@ -22,6 +22,16 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
-const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-timeout=120000", ...files];
-const result = spawnSync(process.execPath, args, { stdio: "inherit", env: { ...process.env, JETROUTE_QUIET: "1" } });
+const args = [
+  "--import",
+  "tsx",
+  "--test",
+  `--test-concurrency=${concurrency}`,
+  "--test-timeout=120000",
+  ...files,
+];
+const result = spawnSync(process.execPath, args, {
+  stdio: "inherit",
+  env: { ...process.env, JETROUTE_QUIET: "1" },
+});
 process.exit(result.status ?? 1);

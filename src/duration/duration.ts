@@ -13,7 +13,8 @@ const PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
  * @example toMillis("30s", "withAckWait") // 30000
  */
 export function toMillis(value: unknown, option: string, route?: string): number {
-  const expected = 'a non-negative number of milliseconds or a string like "500ms", "30s", "1m", "1h"';
+  const expected =
+    'a non-negative number of milliseconds or a string like "500ms", "30s", "1m", "1h"';
   if (typeof value === "number") {
     if (Number.isFinite(value) && value >= 0) return Math.round(value);
   } else if (typeof value === "string") {

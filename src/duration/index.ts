@@ -1,1 +1,7 @@
-export { type Duration, type DurationUnit, millisToNanos, nanosToMillis, toMillis } from "./duration.js";
+export {
+  type Duration,
+  type DurationUnit,
+  millisToNanos,
+  nanosToMillis,
+  toMillis,
+} from "./duration.js";

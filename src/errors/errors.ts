@@ -1,4 +1,4 @@
-import { ErrorCode } from "./codes.js";
+import type { ErrorCode } from "./codes.js";
 
 /**
  * Base of every error jetroute throws. `code` is stable and typed as a literal, so
@@ -37,7 +37,10 @@ export function defineSentinel<C extends ErrorCode>(code: C, name: string): Sent
  * Like Go's `errors.Is`: true when `err`, anything on its `cause` chain, or any member of an
  * `AggregateError` is a JetrouteError (with `code`, when given).
  */
-export function isJetrouteError<C extends ErrorCode>(err: unknown, code?: C): err is JetrouteError<C> {
+export function isJetrouteError<C extends ErrorCode>(
+  err: unknown,
+  code?: C,
+): err is JetrouteError<C> {
   return findJetrouteError(err, code) !== undefined;
 }
 

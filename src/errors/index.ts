@@ -1,8 +1,8 @@
 export { ErrorCode } from "./codes.js";
 export {
   causeText,
-  describeValue,
   defineSentinel,
+  describeValue,
   findJetrouteError,
   invalidValueMessage,
   isJetrouteError,

@@ -5,42 +5,79 @@ import { defineSentinel, JetrouteError } from "./errors.js";
 
 export const ErrInvalidOption = defineSentinel(ErrorCode.InvalidOption, "ErrInvalidOption");
 export const ErrInvalidDuration = defineSentinel(ErrorCode.InvalidDuration, "ErrInvalidDuration");
-export const ErrInvalidStreamName = defineSentinel(ErrorCode.InvalidStreamName, "ErrInvalidStreamName");
+export const ErrInvalidStreamName = defineSentinel(
+  ErrorCode.InvalidStreamName,
+  "ErrInvalidStreamName",
+);
 export const ErrConnectFailed = defineSentinel(ErrorCode.ConnectFailed, "ErrConnectFailed");
-export const ErrConnectionClosed = defineSentinel(ErrorCode.ConnectionClosed, "ErrConnectionClosed");
+export const ErrConnectionClosed = defineSentinel(
+  ErrorCode.ConnectionClosed,
+  "ErrConnectionClosed",
+);
 export const ErrStreamNotFound = defineSentinel(ErrorCode.StreamNotFound, "ErrStreamNotFound");
 export const ErrPublishFailed = defineSentinel(ErrorCode.PublishFailed, "ErrPublishFailed");
-export const ErrExpectationFailed = defineSentinel(ErrorCode.ExpectationFailed, "ErrExpectationFailed");
+export const ErrExpectationFailed = defineSentinel(
+  ErrorCode.ExpectationFailed,
+  "ErrExpectationFailed",
+);
 export const ErrNoResponders = defineSentinel(ErrorCode.NoResponders, "ErrNoResponders");
 export const ErrRequestTimeout = defineSentinel(ErrorCode.RequestTimeout, "ErrRequestTimeout");
 export const ErrDecode = defineSentinel(ErrorCode.Decode, "ErrDecode");
 export const ErrEncode = defineSentinel(ErrorCode.Encode, "ErrEncode");
-export const ErrRouteNameRequired = defineSentinel(ErrorCode.RouteNameRequired, "ErrRouteNameRequired");
+export const ErrRouteNameRequired = defineSentinel(
+  ErrorCode.RouteNameRequired,
+  "ErrRouteNameRequired",
+);
 export const ErrHandlerRequired = defineSentinel(ErrorCode.HandlerRequired, "ErrHandlerRequired");
 export const ErrSubjectRequired = defineSentinel(ErrorCode.SubjectRequired, "ErrSubjectRequired");
 export const ErrStreamRequired = defineSentinel(ErrorCode.StreamRequired, "ErrStreamRequired");
-export const ErrInvalidConcurrency = defineSentinel(ErrorCode.InvalidConcurrency, "ErrInvalidConcurrency");
-export const ErrInvalidMaxDeliver = defineSentinel(ErrorCode.InvalidMaxDeliver, "ErrInvalidMaxDeliver");
+export const ErrInvalidConcurrency = defineSentinel(
+  ErrorCode.InvalidConcurrency,
+  "ErrInvalidConcurrency",
+);
+export const ErrInvalidMaxDeliver = defineSentinel(
+  ErrorCode.InvalidMaxDeliver,
+  "ErrInvalidMaxDeliver",
+);
 export const ErrInvalidBackoff = defineSentinel(ErrorCode.InvalidBackoff, "ErrInvalidBackoff");
 export const ErrDuplicateRoute = defineSentinel(ErrorCode.DuplicateRoute, "ErrDuplicateRoute");
 export const ErrDLQLoop = defineSentinel(ErrorCode.DLQLoop, "ErrDLQLoop");
-export const ErrOptionNotSupported = defineSentinel(ErrorCode.OptionNotSupported, "ErrOptionNotSupported");
-export const ErrDLQStreamMissing = defineSentinel(ErrorCode.DLQStreamMissing, "ErrDLQStreamMissing");
-export const ErrDLQPublishFailed = defineSentinel(ErrorCode.DLQPublishFailed, "ErrDLQPublishFailed");
+export const ErrOptionNotSupported = defineSentinel(
+  ErrorCode.OptionNotSupported,
+  "ErrOptionNotSupported",
+);
+export const ErrDLQStreamMissing = defineSentinel(
+  ErrorCode.DLQStreamMissing,
+  "ErrDLQStreamMissing",
+);
+export const ErrDLQPublishFailed = defineSentinel(
+  ErrorCode.DLQPublishFailed,
+  "ErrDLQPublishFailed",
+);
 export const ErrConsumerLost = defineSentinel(ErrorCode.ConsumerLost, "ErrConsumerLost");
 export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
 export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
 export const ErrBrokerRunning = defineSentinel(ErrorCode.BrokerRunning, "ErrBrokerRunning");
-export const ErrConnectionRequired = defineSentinel(ErrorCode.ConnectionRequired, "ErrConnectionRequired");
+export const ErrConnectionRequired = defineSentinel(
+  ErrorCode.ConnectionRequired,
+  "ErrConnectionRequired",
+);
 export const ErrRejected = defineSentinel(ErrorCode.Rejected, "ErrRejected");
-export const ErrNatsServerMissing = defineSentinel(ErrorCode.NatsServerMissing, "ErrNatsServerMissing");
+export const ErrNatsServerMissing = defineSentinel(
+  ErrorCode.NatsServerMissing,
+  "ErrNatsServerMissing",
+);
 export const ErrNatsServerStart = defineSentinel(ErrorCode.NatsServerStart, "ErrNatsServerStart");
 
 /** A subject that may not be published to or consumed from. */
 export class ErrInvalidSubject extends JetrouteError<typeof ErrorCode.InvalidSubject> {
   readonly subject: unknown;
   constructor(subject: unknown, reason: string, options?: ErrorOptions) {
-    super(ErrorCode.InvalidSubject, `invalid subject ${JSON.stringify(subject)}: ${reason}`, options);
+    super(
+      ErrorCode.InvalidSubject,
+      `invalid subject ${JSON.stringify(subject)}: ${reason}`,
+      options,
+    );
     this.subject = subject;
   }
 }
@@ -50,7 +87,12 @@ export class ErrSubjectOverlap extends JetrouteError<typeof ErrorCode.SubjectOve
   readonly stream: string;
   readonly otherStream: string;
   readonly subjects: readonly string[];
-  constructor(stream: string, otherStream: string, subjects: readonly string[], options?: ErrorOptions) {
+  constructor(
+    stream: string,
+    otherStream: string,
+    subjects: readonly string[],
+    options?: ErrorOptions,
+  ) {
     super(
       ErrorCode.SubjectOverlap,
       `stream "${stream}": subjects ${subjects.join(", ")} overlap with stream "${otherStream}"`,
@@ -68,7 +110,11 @@ export class ErrService extends JetrouteError<typeof ErrorCode.ServiceError> {
   readonly description: string;
   readonly subject: string;
   constructor(subject: string, serviceCode: number, description: string, options?: ErrorOptions) {
-    super(ErrorCode.ServiceError, `${subject} replied with error ${serviceCode}: ${description}`, options);
+    super(
+      ErrorCode.ServiceError,
+      `${subject} replied with error ${serviceCode}: ${description}`,
+      options,
+    );
     this.serviceCode = serviceCode;
     this.description = description;
     this.subject = subject;

@@ -1,1 +1,7 @@
-export { componentLogger, createLogger, type Logger, type LoggerOptions, silentLogger } from "./logger.js";
+export {
+  componentLogger,
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  silentLogger,
+} from "./logger.js";

@@ -34,6 +34,10 @@ export function silentLogger(): Logger {
 }
 
 /** One child per component, so every line says where it came from. */
-export function componentLogger(parent: Logger, component: string, bindings: Record<string, unknown> = {}): Logger {
+export function componentLogger(
+  parent: Logger,
+  component: string,
+  bindings: Record<string, unknown> = {},
+): Logger {
   return parent.child({ component, ...bindings });
 }

@@ -14,14 +14,18 @@ export function findNatsServer(): string {
   const fromEnv = process.env.NATS_SERVER_BIN;
   if (fromEnv) {
     if (isExecutable(fromEnv)) return fromEnv;
-    throw new ErrNatsServerMissing(`NATS_SERVER_BIN=${fromEnv} is not an executable file; ${INSTALL_HINT}`);
+    throw new ErrNatsServerMissing(
+      `NATS_SERVER_BIN=${fromEnv} is not an executable file; ${INSTALL_HINT}`,
+    );
   }
   const dirs = [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), ...EXTRA_DIRS];
   for (const dir of dirs) {
     const candidate = join(dir, "nats-server");
     if (isExecutable(candidate)) return candidate;
   }
-  throw new ErrNatsServerMissing(`nats-server was not found on PATH or in /usr/sbin; ${INSTALL_HINT}`);
+  throw new ErrNatsServerMissing(
+    `nats-server was not found on PATH or in /usr/sbin; ${INSTALL_HINT}`,
+  );
 }
 
 function isExecutable(path: string): boolean {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { get } from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -109,7 +109,9 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
       await sleep(25);
     }
     proc.kill("SIGKILL");
-    throw new ErrNatsServerStart(`nats-server did not become ready (${bin} -c ${conf}): ${stderrTail.trim()}`);
+    throw new ErrNatsServerStart(
+      `nats-server did not become ready (${bin} -c ${conf}): ${stderrTail.trim()}`,
+    );
   };
 
   const halt = async (signal: NodeJS.Signals): Promise<void> => {
@@ -155,7 +157,10 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
 
 function readPorts(file: string): { client: number; http: number } | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { nats?: string[]; monitoring?: string[] };
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as {
+      nats?: string[];
+      monitoring?: string[];
+    };
     const client = portOf(parsed.nats?.[0]);
     const http = portOf(parsed.monitoring?.[0]);
     return client && http ? { client, http } : undefined;
@@ -172,10 +177,13 @@ function portOf(url: string | undefined): number | undefined {
 /** `/healthz` over a one-off socket (no keep-alive agent that would outlive the test). */
 function healthy(httpPort: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = get({ host: "127.0.0.1", port: httpPort, path: "/healthz", agent: false, timeout: 1_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = get(
+      { host: "127.0.0.1", port: httpPort, path: "/healthz", agent: false, timeout: 1_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.once("timeout", () => req.destroy());
     req.once("error", () => resolve(false));
   });
