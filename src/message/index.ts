@@ -1,0 +1,1 @@
+export { fromCoreMsg, fromJsMsg } from "./message.js";
