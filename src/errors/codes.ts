@@ -14,6 +14,7 @@ export const ErrorCode = {
   // stream
   SubjectOverlap: "ERR_SUBJECT_OVERLAP",
   StreamNotFound: "ERR_STREAM_NOT_FOUND",
+  StreamConfigRejected: "ERR_STREAM_CONFIG_REJECTED",
   // producer
   PublishFailed: "ERR_PUBLISH_FAILED",
   ExpectationFailed: "ERR_EXPECTATION_FAILED",

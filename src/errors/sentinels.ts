@@ -15,6 +15,11 @@ export const ErrConnectionClosed = defineSentinel(
   "ErrConnectionClosed",
 );
 export const ErrStreamNotFound = defineSentinel(ErrorCode.StreamNotFound, "ErrStreamNotFound");
+/** The server refused a stream's configuration (immutable field changed, limits, replicas). */
+export const ErrStreamConfigRejected = defineSentinel(
+  ErrorCode.StreamConfigRejected,
+  "ErrStreamConfigRejected",
+);
 export const ErrPublishFailed = defineSentinel(ErrorCode.PublishFailed, "ErrPublishFailed");
 export const ErrExpectationFailed = defineSentinel(
   ErrorCode.ExpectationFailed,

@@ -58,7 +58,10 @@ export const OUTCOME: unique symbol = Symbol.for("jetroute.outcome");
  * A route's handler. JetStream and core routes ignore a non-outcome return value (ack);
  * request-reply routes encode it with the route's codec as the reply.
  */
-export type Handler<Result = unknown> = (msg: Message, ctx: Context) => Promise<Outcome | Result | undefined>;
+export type Handler<Result = unknown> = (
+  msg: Message,
+  ctx: Context,
+) => Promise<Outcome | Result | undefined>;
 
 /** Wraps a handler (Go's `func(next HandlerFunc) HandlerFunc`); works on every route kind. */
 export type Middleware = (next: Handler) => Handler;

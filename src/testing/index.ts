@@ -1,2 +1,3 @@
 export { findNatsServer, INSTALL_HINT } from "./binary.js";
+export { startCluster, type TestCluster, type TestClusterOptions } from "./cluster.js";
 export { liveServerPids, startServer, type TestServer, type TestServerOptions } from "./server.js";

@@ -1,0 +1,212 @@
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import {
+  type Authenticator,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  tokenAuthenticator,
+  usernamePasswordAuthenticator,
+} from "@nats-io/nats-core";
+import {
+  type NatsConnection,
+  type NodeConnectionOptions,
+  connect as natsConnect,
+  type Status,
+} from "@nats-io/transport-node";
+import { causeText, ErrConnectFailed } from "../errors/index.js";
+import { componentLogger, type Logger } from "../logger/index.js";
+import { type ConnAuth, type ConnConfig, type ConnOption, resolveConnConfig } from "./options.js";
+import type { Connection, ConnectionHealth } from "./types.js";
+
+/**
+ * Connects to NATS. Options are validated before anything is dialled; a bad value throws its
+ * sentinel (ErrInvalidOption, ErrInvalidDuration). A failed dial throws ErrConnectFailed
+ * naming the servers tried, with the nats.js error as `cause`.
+ * @example
+ * const conn = await connect(withServers("nats://127.0.0.1:4222"), withName("billing"));
+ * try {
+ *   console.log(await conn.health());
+ * } finally {
+ *   await conn.close();
+ * }
+ */
+export async function connect(...options: ConnOption[]): Promise<Connection> {
+  const config = resolveConnConfig(options);
+  let nc: NatsConnection;
+  try {
+    nc = await natsConnect(natsOptions(config));
+  } catch (cause) {
+    throw new ErrConnectFailed(
+      `could not connect to ${config.servers.join(", ")}: ${causeText(cause)}`,
+      { cause },
+    );
+  }
+  return new ConnectionImpl(nc, config);
+}
+
+function natsOptions(config: ConnConfig): NodeConnectionOptions {
+  const opts: NodeConnectionOptions = {
+    servers: [...config.servers],
+    maxReconnectAttempts: config.maxReconnectAttempts,
+    reconnectTimeWait: config.reconnectWaitMs,
+  };
+  if (config.name !== undefined) opts.name = config.name;
+  if (config.connectTimeoutMs !== undefined) opts.timeout = config.connectTimeoutMs;
+  if (config.tls !== undefined) opts.tls = { ...config.tls };
+  const authenticator = toAuthenticator(config.auth);
+  if (authenticator) opts.authenticator = authenticator;
+  return opts;
+}
+
+function toAuthenticator(auth: ConnAuth): Authenticator | undefined {
+  switch (auth.kind) {
+    case "none":
+      return undefined;
+    case "token":
+      return tokenAuthenticator(auth.token);
+    case "userPass":
+      return usernamePasswordAuthenticator(auth.user, auth.pass);
+    case "nkey":
+      return nkeyAuthenticator(auth.seed);
+    case "creds":
+      return credsAuthenticator(auth.creds);
+  }
+}
+
+class ConnectionImpl implements Connection {
+  readonly nats: NatsConnection;
+  readonly logger: Logger;
+  readonly jetstream: JetStreamClient;
+  #jsm: Promise<JetStreamManager> | undefined;
+  #connected = true;
+  #closing: Promise<void> | undefined;
+  readonly #statusLoop: Promise<void>;
+
+  constructor(nc: NatsConnection, config: ConnConfig) {
+    this.nats = nc;
+    this.logger = componentLogger(config.logger, "conn");
+    this.jetstream = jetstream(nc);
+    // nats.js waits for every status iterator to finish before it reports closed, so this
+    // loop must keep reading until the iterator ends, which it does at close.
+    this.#statusLoop = this.#watchStatus();
+    this.logger.info({ server: nc.getServer(), name: config.name }, "connected");
+  }
+
+  jetstreamManager(): Promise<JetStreamManager> {
+    if (!this.#jsm) {
+      const pending = jetstreamManager(this.nats);
+      // a failure (e.g. JetStream not enabled yet) must not be cached forever
+      pending.catch(() => {
+        if (this.#jsm === pending) this.#jsm = undefined;
+      });
+      this.#jsm = pending;
+    }
+    return this.#jsm;
+  }
+
+  async health(): Promise<ConnectionHealth> {
+    const connected = this.#connected && !this.nats.isClosed();
+    let rttMs: number | undefined;
+    if (connected) {
+      try {
+        rttMs = await this.nats.rtt();
+      } catch {
+        // the connection dropped between the check and the ping
+        rttMs = undefined;
+      }
+    }
+    return {
+      connected: connected && rttMs !== undefined,
+      server: this.nats.getServer(),
+      rttMs,
+      serverVersion: this.nats.info?.version,
+    };
+  }
+
+  serverVersion(): readonly [number, number, number] {
+    return parseVersion(this.nats.info?.version);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async closed(): Promise<Error | undefined> {
+    const err = await this.nats.closed();
+    return err instanceof Error ? err : undefined;
+  }
+
+  async #close(): Promise<void> {
+    if (this.nats.isClosed()) {
+      // closed by the server or by exhausted reconnects; nothing left to drain
+    } else if (this.nats.isDraining()) {
+      await this.nats.closed();
+    } else if (!this.#connected) {
+      // A drain must flush to a server; while reconnecting it would only wait and then fail.
+      this.logger.warn({}, "closing while disconnected; unsent messages are dropped");
+      await this.nats.close();
+    } else {
+      try {
+        await this.nats.drain();
+      } catch (err) {
+        this.logger.warn({ err }, "drain failed; closing");
+        if (!this.nats.isClosed()) await this.nats.close();
+      }
+    }
+    await this.#statusLoop;
+    this.logger.info({}, "closed");
+  }
+
+  async #watchStatus(): Promise<void> {
+    try {
+      for await (const status of this.nats.status()) this.#logStatus(status);
+    } catch (err) {
+      this.logger.error({ err }, "status watcher failed");
+    }
+    this.#connected = false;
+  }
+
+  #logStatus(status: Status): void {
+    switch (status.type) {
+      case "disconnect":
+        this.#connected = false;
+        this.logger.warn({ event: status.type, server: status.server }, "disconnected");
+        return;
+      case "reconnect":
+        this.#connected = true;
+        this.logger.info({ event: status.type, server: status.server }, "reconnected");
+        return;
+      case "error":
+        this.logger.error({ event: status.type, err: status.error }, "connection error");
+        return;
+      case "close":
+        this.#connected = false;
+        this.logger.debug({ event: status.type }, "connection closed");
+        return;
+      case "slowConsumer":
+        this.logger.debug(
+          { event: status.type, subject: status.sub.getSubject(), pending: status.pending },
+          "connection status",
+        );
+        return;
+      default:
+        this.logger.debug({ event: status.type, ...withoutType(status) }, "connection status");
+    }
+  }
+}
+
+function withoutType(status: Status): Record<string, unknown> {
+  const { type: _type, ...rest } = status as Status & Record<string, unknown>;
+  return rest;
+}
+
+/** `"2.9.10"` -> `[2, 9, 10]`; pre-release suffixes are dropped, unknown parts are 0. */
+export function parseVersion(version: string | undefined): readonly [number, number, number] {
+  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version ?? "");
+  return Object.freeze([Number(m?.[1] ?? 0), Number(m?.[2] ?? 0), Number(m?.[3] ?? 0)] as const);
+}

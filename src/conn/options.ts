@@ -1,0 +1,310 @@
+import { readFileSync } from "node:fs";
+import { nkeys } from "@nats-io/nats-core";
+import { type Duration, toMillis } from "../duration/index.js";
+import { ErrInvalidDuration, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { type Logger, silentLogger } from "../logger/index.js";
+
+/** TLS files for the connection; paths are read by nats.js when it dials. */
+export interface TlsFiles {
+  /** CA bundle that signed the server's certificate. */
+  caFile?: string;
+  /** Client certificate, for mutual TLS. */
+  certFile?: string;
+  /** Client private key, for mutual TLS. */
+  keyFile?: string;
+}
+
+/** What the `withX` connection options record. Values are checked once, by `connect`. */
+export interface ConnDraft {
+  servers?: unknown;
+  name?: unknown;
+  token?: unknown;
+  userPass?: { user: unknown; pass: unknown };
+  nkeySeed?: unknown;
+  credsFile?: unknown;
+  tls?: unknown;
+  maxReconnectAttempts?: unknown;
+  reconnectWait?: unknown;
+  connectTimeout?: unknown;
+  logger?: unknown;
+}
+
+/** A connection option, given to `connect(...options)`. */
+export type ConnOption = (draft: ConnDraft) => void;
+
+/** Credentials in the shape nats.js authenticators take. */
+export type ConnAuth =
+  | { kind: "none" }
+  | { kind: "token"; token: string }
+  | { kind: "userPass"; user: string; pass: string }
+  | { kind: "nkey"; seed: Uint8Array }
+  | { kind: "creds"; creds: Uint8Array };
+
+/** The validated, frozen connection settings. */
+export interface ConnConfig {
+  readonly servers: readonly string[];
+  readonly name: string | undefined;
+  readonly auth: ConnAuth;
+  readonly tls: Readonly<TlsFiles> | undefined;
+  readonly maxReconnectAttempts: number;
+  readonly reconnectWaitMs: number;
+  readonly connectTimeoutMs: number | undefined;
+  readonly logger: Logger;
+}
+
+const DEFAULT_SERVER = "nats://127.0.0.1:4222";
+const DEFAULT_RECONNECT_WAIT: Duration = "2s";
+
+/**
+ * Servers to dial, tried in order on first connect and on reconnect.
+ * @default `NATS_URL` (comma-separated) when set, else `nats://127.0.0.1:4222`
+ */
+export function withServers(...urls: string[]): ConnOption {
+  return (d) => {
+    d.servers = urls;
+  };
+}
+
+/** The client name the server shows in `/connz`. @default nats.js's default (none) */
+export function withName(name: string): ConnOption {
+  return (d) => {
+    d.name = name;
+  };
+}
+
+/** Authenticate with a token. @default no authentication */
+export function withToken(token: string): ConnOption {
+  return (d) => {
+    d.token = token;
+  };
+}
+
+/** Authenticate with a user and password. @default no authentication */
+export function withUserPass(user: string, pass: string): ConnOption {
+  return (d) => {
+    d.userPass = { user, pass };
+  };
+}
+
+/** Authenticate with an nkey seed (`SU...`). @default no authentication */
+export function withNkeySeed(seed: string): ConnOption {
+  return (d) => {
+    d.nkeySeed = seed;
+  };
+}
+
+/** Authenticate with a `.creds` file (JWT + seed), read once at connect. @default no authentication */
+export function withCredsFile(path: string): ConnOption {
+  return (d) => {
+    d.credsFile = path;
+  };
+}
+
+/** Dial with TLS using these files. @default plain TCP unless the server requires TLS */
+export function withTls(files: TlsFiles): ConnOption {
+  return (d) => {
+    d.tls = files;
+  };
+}
+
+/** Reconnect attempts per server before giving up; `-1` retries forever. @default -1 */
+export function withMaxReconnectAttempts(n: number): ConnOption {
+  return (d) => {
+    d.maxReconnectAttempts = n;
+  };
+}
+
+/** Pause between reconnect attempts to the same server. @default "2s" */
+export function withReconnectWait(wait: Duration): ConnOption {
+  return (d) => {
+    d.reconnectWait = wait;
+  };
+}
+
+/** How long the first connect may take. @default nats.js's 20 s */
+export function withConnectTimeout(timeout: Duration): ConnOption {
+  return (d) => {
+    d.connectTimeout = timeout;
+  };
+}
+
+/** Where connection events are logged (as a `{component:"conn"}` child). @default silentLogger() */
+export function withLogger(logger: Logger): ConnOption {
+  return (d) => {
+    d.logger = logger;
+  };
+}
+
+/** Applies defaults, then options, then validates everything once. */
+export function resolveConnConfig(options: readonly ConnOption[]): ConnConfig {
+  const draft: ConnDraft = {};
+  for (const option of options) {
+    if (typeof option !== "function") {
+      throw new ErrInvalidOption(invalidValueMessage("connect option", option, "a ConnOption"));
+    }
+    option(draft);
+  }
+  const config: ConnConfig = {
+    servers: checkServers(draft.servers ?? defaultServers()),
+    name: draft.name === undefined ? undefined : nonEmpty("withName", draft.name),
+    auth: checkAuth(draft),
+    tls: draft.tls === undefined ? undefined : checkTls(draft.tls),
+    maxReconnectAttempts: checkAttempts(draft.maxReconnectAttempts ?? -1),
+    reconnectWaitMs: toMillis(draft.reconnectWait ?? DEFAULT_RECONNECT_WAIT, "withReconnectWait"),
+    connectTimeoutMs:
+      draft.connectTimeout === undefined ? undefined : checkTimeout(draft.connectTimeout),
+    logger: checkLogger(draft.logger ?? silentLogger()),
+  };
+  return Object.freeze(config);
+}
+
+function defaultServers(): string[] {
+  const env = process.env.NATS_URL?.trim();
+  if (!env) return [DEFAULT_SERVER];
+  return env
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function checkServers(value: unknown): readonly string[] {
+  const expected = 'one or more server URLs such as "nats://127.0.0.1:4222"';
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ErrInvalidOption(invalidValueMessage("withServers", value, expected));
+  }
+  for (const url of value) {
+    if (!isServerUrl(url)) {
+      throw new ErrInvalidOption(invalidValueMessage("withServers", url, expected));
+    }
+  }
+  return Object.freeze([...(value as string[])]);
+}
+
+function isServerUrl(url: unknown): boolean {
+  if (typeof url !== "string" || url.length === 0 || /\s/.test(url)) return false;
+  try {
+    // nats.js accepts bare `host:port`; parse it the way it will be dialled.
+    const parsed = new URL(url.includes("://") ? url : `nats://${url}`);
+    return parsed.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function nonEmpty(option: string, value: unknown): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ErrInvalidOption(invalidValueMessage(option, value, "a non-empty string"));
+  }
+  return value;
+}
+
+function checkAuth(d: ConnDraft): ConnAuth {
+  const given = [
+    d.token !== undefined && "withToken",
+    d.userPass !== undefined && "withUserPass",
+    d.nkeySeed !== undefined && "withNkeySeed",
+    d.credsFile !== undefined && "withCredsFile",
+  ].filter((x): x is string => typeof x === "string");
+  if (given.length > 1) {
+    // nats.js would silently pick one; two credentials is always a configuration mistake.
+    throw new ErrInvalidOption(
+      invalidValueMessage("authentication", given, "at most one of these options"),
+    );
+  }
+  if (d.token !== undefined) return { kind: "token", token: nonEmpty("withToken", d.token) };
+  if (d.userPass !== undefined) {
+    const user = nonEmpty("withUserPass user", d.userPass.user);
+    if (typeof d.userPass.pass !== "string") {
+      throw new ErrInvalidOption(
+        invalidValueMessage("withUserPass pass", d.userPass.pass, "a string"),
+      );
+    }
+    return { kind: "userPass", user, pass: d.userPass.pass };
+  }
+  if (d.nkeySeed !== undefined) return { kind: "nkey", seed: checkSeed(d.nkeySeed) };
+  if (d.credsFile !== undefined) return { kind: "creds", creds: readCreds(d.credsFile) };
+  return { kind: "none" };
+}
+
+function checkSeed(value: unknown): Uint8Array {
+  const expected = 'a user nkey seed starting with "SU"';
+  if (typeof value !== "string" || !value.startsWith("SU")) {
+    throw new ErrInvalidOption(invalidValueMessage("withNkeySeed", "<redacted>", expected));
+  }
+  const seed = new TextEncoder().encode(value);
+  try {
+    nkeys.fromSeed(seed);
+  } catch (cause) {
+    // never echo a seed into an error message
+    throw new ErrInvalidOption(invalidValueMessage("withNkeySeed", "<redacted>", expected), {
+      cause,
+    });
+  }
+  return seed;
+}
+
+function readCreds(path: unknown): Uint8Array {
+  const file = nonEmpty("withCredsFile", path);
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (cause) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withCredsFile", file, "the path of a readable .creds file"),
+      { cause },
+    );
+  }
+}
+
+function checkTls(value: unknown): Readonly<TlsFiles> {
+  const expected = "an object with optional caFile, certFile, keyFile paths";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ErrInvalidOption(invalidValueMessage("withTls", value, expected));
+  }
+  const files: TlsFiles = {};
+  for (const [key, path] of Object.entries(value)) {
+    if (key !== "caFile" && key !== "certFile" && key !== "keyFile") {
+      throw new ErrInvalidOption(invalidValueMessage("withTls", value, expected));
+    }
+    if (path === undefined) continue;
+    files[key] = nonEmpty(`withTls ${key}`, path);
+  }
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withTls", value, "certFile and keyFile given together"),
+    );
+  }
+  return Object.freeze(files);
+}
+
+function checkAttempts(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < -1) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withMaxReconnectAttempts", value, "an integer >= -1 (-1 = forever)"),
+    );
+  }
+  return value;
+}
+
+function checkTimeout(value: unknown): number {
+  const ms = toMillis(value, "withConnectTimeout");
+  if (ms === 0) {
+    throw new ErrInvalidDuration(
+      invalidValueMessage("withConnectTimeout", value, "a duration longer than 0"),
+    );
+  }
+  return ms;
+}
+
+function checkLogger(value: unknown): Logger {
+  const methods = ["debug", "info", "warn", "error", "child"] as const;
+  const ok =
+    typeof value === "object" &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === "function");
+  if (!ok) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withLogger", value, "a pino-compatible Logger"),
+    );
+  }
+  return value as Logger;
+}

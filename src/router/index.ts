@@ -1,0 +1,45 @@
+// The router module: declaring routes, validating them, backoff, outcomes and middleware.
+export {
+  custom,
+  type ExponentialBackoff,
+  exponential,
+  fixed,
+  type LinearBackoff,
+  linear,
+} from "./backoff.js";
+export { buildPipeline, compose, type HandlerResult, invoke } from "./compose.js";
+export * from "./middleware/index.js";
+export {
+  type RouteDraft,
+  type RouteOption,
+  RouteOptionName,
+  withAckWait,
+  withBackoff,
+  withConcurrency,
+  withDLQ,
+  withDurable,
+  withErrorPolicy,
+  withFanOut,
+  withHandlerTimeout,
+  withMaxDeliver,
+  withMaxPending,
+  withMiddleware,
+  withOnConsumerLost,
+  withOnError,
+  withPrefetch,
+  withQueueGroup,
+  withRequestReply,
+  withStream,
+  withSubject,
+} from "./options.js";
+export {
+  ack,
+  isOutcome,
+  type RejectOptions,
+  type RetryOptions,
+  reject,
+  retry,
+} from "./outcome.js";
+export { type Route, route } from "./route.js";
+export * from "./types.js";
+export { buildRouteSpec, validateRouteSet } from "./validate.js";

@@ -1,0 +1,213 @@
+import type { Duration } from "../duration/index.js";
+import type { BackoffStrategy, ErrorPolicy, Middleware, OnError } from "./types.js";
+
+/**
+ * What route options write into. Values are `unknown` because options only record: a bad value
+ * is reported, with the route's name, by buildRouteSpec. `set` lists the option names used, so a
+ * core route can reject a JetStream-only option by name.
+ */
+export interface RouteDraft {
+  readonly values: Map<RouteOptionName, unknown>;
+  readonly set: Set<RouteOptionName>;
+  /** withMiddleware appends; outermost first. */
+  readonly middleware: unknown[];
+}
+
+/** A route option: `route(name, handler, withStream("ORDERS"), ...)`. Never throws. */
+export type RouteOption = (draft: RouteDraft) => void;
+
+/** Every route option, by the name of its function (used in error messages). */
+export const RouteOptionName = {
+  Stream: "withStream",
+  Subject: "withSubject",
+  Durable: "withDurable",
+  Concurrency: "withConcurrency",
+  Prefetch: "withPrefetch",
+  MaxDeliver: "withMaxDeliver",
+  AckWait: "withAckWait",
+  Backoff: "withBackoff",
+  DLQ: "withDLQ",
+  ErrorPolicy: "withErrorPolicy",
+  OnError: "withOnError",
+  HandlerTimeout: "withHandlerTimeout",
+  Middleware: "withMiddleware",
+  OnConsumerLost: "withOnConsumerLost",
+  RequestReply: "withRequestReply",
+  QueueGroup: "withQueueGroup",
+  FanOut: "withFanOut",
+  MaxPending: "withMaxPending",
+} as const;
+export type RouteOptionName = (typeof RouteOptionName)[keyof typeof RouteOptionName];
+
+/** Options that only make sense on a JetStream route. */
+export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
+  RouteOptionName.Stream,
+  RouteOptionName.Durable,
+  RouteOptionName.MaxDeliver,
+  RouteOptionName.AckWait,
+  RouteOptionName.Backoff,
+  RouteOptionName.DLQ,
+  RouteOptionName.ErrorPolicy,
+  RouteOptionName.Prefetch,
+  RouteOptionName.OnConsumerLost,
+];
+
+/** Options that only make sense on a core NATS route. */
+export const CORE_ONLY: readonly RouteOptionName[] = [RouteOptionName.MaxPending];
+
+/** A fresh, empty draft. */
+export function newRouteDraft(): RouteDraft {
+  return { values: new Map(), set: new Set(), middleware: [] };
+}
+
+function record(name: RouteOptionName, value: unknown): RouteOption {
+  return (draft) => {
+    draft.set.add(name);
+    draft.values.set(name, value);
+  };
+}
+
+/** The JetStream stream the route consumes from (it must exist or be ensured). Required for JetStream routes. */
+export function withStream(name: string): RouteOption {
+  return record(RouteOptionName.Stream, name);
+}
+
+/** The subject (wildcards allowed) the route consumes; its consumer's filter subject. Required. */
+export function withSubject(subject: string): RouteOption {
+  return record(RouteOptionName.Subject, subject);
+}
+
+/**
+ * The durable consumer name; no whitespace, `.`, `*`, `>`, `/` or `\`.
+ * @default the route name
+ */
+export function withDurable(name: string): RouteOption {
+  return record(RouteOptionName.Durable, name);
+}
+
+/**
+ * Handlers running at once for this route, an integer from 1 to 10000.
+ * @default 1
+ */
+export function withConcurrency(n: number): RouteOption {
+  return record(RouteOptionName.Concurrency, n);
+}
+
+/**
+ * Messages pulled ahead of the workers (an integer >= 1). Keep it small relative to ack wait:
+ * the ack clock runs while a message waits in the client buffer.
+ * @default the route's concurrency
+ */
+export function withPrefetch(n: number): RouteOption {
+  return record(RouteOptionName.Prefetch, n);
+}
+
+/**
+ * Deliveries before a message is dead-lettered: an integer >= 1, or -1 for unlimited.
+ * @default 5
+ */
+export function withMaxDeliver(n: number): RouteOption {
+  return record(RouteOptionName.MaxDeliver, n);
+}
+
+/**
+ * How long the server waits for an ack before redelivering; at least 1s.
+ * @default "30s"
+ */
+export function withAckWait(duration: Duration): RouteOption {
+  return record(RouteOptionName.AckWait, duration);
+}
+
+/**
+ * Delay before redelivery after a failure, by delivery count.
+ * @default exponential({ initial: "1s", max: "1m", jitter: 0.2 })
+ */
+export function withBackoff(strategy: BackoffStrategy): RouteOption {
+  return record(RouteOptionName.Backoff, strategy);
+}
+
+/**
+ * Where messages go after their last delivery fails or on `reject()`: a literal subject (no
+ * wildcards) bound to a stream, and not one this route's own subject matches.
+ * @default none: final failures are terminated and logged
+ */
+export function withDLQ(subject: string): RouteOption {
+  return record(RouteOptionName.DLQ, subject);
+}
+
+/**
+ * What a thrown error (not a returned outcome) does on a JetStream route: retry with backoff,
+ * or terminate (dead-letter) at once.
+ * @default "retry"
+ */
+export function withErrorPolicy(policy: ErrorPolicy): RouteOption {
+  return record(RouteOptionName.ErrorPolicy, policy);
+}
+
+/**
+ * Called on every thrown handler error, whatever the policy (for reporting; must not throw).
+ * @default none
+ */
+export function withOnError(fn: OnError): RouteOption {
+  return record(RouteOptionName.OnError, fn);
+}
+
+/**
+ * Per-message limit; when it passes, ctx.signal aborts with ErrHandlerTimeout and the message
+ * counts as failed. Must be more than 0.
+ * @default none
+ */
+export function withHandlerTimeout(duration: Duration): RouteOption {
+  return record(RouteOptionName.HandlerTimeout, duration);
+}
+
+/**
+ * Route-level middleware, outermost first; repeated calls append. Runs inside broker middleware.
+ * @default none
+ */
+export function withMiddleware(...middleware: Middleware[]): RouteOption {
+  return (draft) => {
+    draft.set.add(RouteOptionName.Middleware);
+    draft.middleware.push(...middleware);
+  };
+}
+
+/**
+ * When the durable consumer disappears mid-run: recreate it, or fail the route (and the broker).
+ * @default "recreate"
+ */
+export function withOnConsumerLost(action: "recreate" | "fail"): RouteOption {
+  return record(RouteOptionName.OnConsumerLost, action);
+}
+
+/**
+ * Makes the route a core NATS request-reply service: the handler's return value is the reply,
+ * `reject()` a service error. Combine with withQueueGroup to load-balance.
+ * @default a JetStream route
+ */
+export function withRequestReply(): RouteOption {
+  return record(RouteOptionName.RequestReply, true);
+}
+
+/**
+ * A core NATS queue group: alone it makes a load-balanced "queue" route; with withRequestReply
+ * it load-balances requests.
+ * @default none
+ */
+export function withQueueGroup(group: string): RouteOption {
+  return record(RouteOptionName.QueueGroup, group);
+}
+
+/** Makes the route a core NATS fan-out subscription: every instance gets every message. */
+export function withFanOut(): RouteOption {
+  return record(RouteOptionName.FanOut, true);
+}
+
+/**
+ * Core routes only: messages accepted but waiting for a worker; past it they are dropped,
+ * logged and counted. An integer >= 1.
+ * @default 1000
+ */
+export function withMaxPending(n: number): RouteOption {
+  return record(RouteOptionName.MaxPending, n);
+}

@@ -1,0 +1,30 @@
+import type { Logger } from "../../src/logger/index.js";
+
+/** One captured log call, with the bindings of the child logger it went through. */
+export interface LogLine {
+  level: "debug" | "info" | "warn" | "error";
+  msg: string | undefined;
+  obj: Record<string, unknown>;
+}
+
+/**
+ * A Logger that appends every call to `lines`, so tests can assert on what was logged.
+ * @example const lines: LogLine[] = []; const conn = await connect(withLogger(memoryLogger(lines)));
+ */
+export function memoryLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger {
+  const at =
+    (level: LogLine["level"]) =>
+    (obj: object, msg?: string): void => {
+      lines.push({ level, msg, obj: { ...bindings, ...obj } });
+    };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (more) => memoryLogger(lines, { ...bindings, ...more }),
+  };
+}
