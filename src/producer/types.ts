@@ -1,17 +1,16 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
+import type { Codec } from "../codec/types.js";
 
-/** How payloads are turned into bytes and back. */
-export interface Codec<T = unknown> {
-  readonly name: string;
-  encode(value: T): Uint8Array;
-  decode(data: Uint8Array): T;
-}
+export type { Codec } from "../codec/types.js";
 
 /** Options of one publish. */
 export interface PublishOptions {
   /** Headers to send, as a plain object or a nats.js MsgHdrs. */
   headers?: Record<string, string | readonly string[]> | MsgHdrs;
-  /** Codec for this payload. @default the producer's codec (JSON) */
+  /**
+   * Codec for this payload. A `Uint8Array` payload is always sent as is, whatever the codec.
+   * @default the producer's codec (JSON)
+   */
   codec?: Codec;
 }
 
@@ -41,7 +40,7 @@ export interface PublishAck {
 
 /** Request options. */
 export interface RequestOptions extends PublishOptions {
-  /** @default 5000 */
+  /** Milliseconds to wait for the reply. @default the producer's (`withPublishTimeout`, 5 s) */
   timeoutMs?: number;
   /** Decodes the reply. @default the producer's codec */
   replyCodec?: Codec;
@@ -52,7 +51,62 @@ export interface Producer {
   /** Core NATS publish (fire-and-forget, flushed by the connection). */
   publish(subject: string, payload: unknown, options?: PublishOptions): void;
   /** JetStream publish, retried with backoff on transient failures; resolves with the server's ack. */
-  publishJetStream(subject: string, payload: unknown, options?: JetStreamPublishOptions): Promise<PublishAck>;
+  publishJetStream(
+    subject: string,
+    payload: unknown,
+    options?: JetStreamPublishOptions,
+  ): Promise<PublishAck>;
   /** Request-reply; decodes the reply, or throws ErrNoResponders / ErrRequestTimeout / ErrService. */
   request<T = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<T>;
+  /**
+   * JetStream-publishes every item with up to `window` publishes in flight, each retried like
+   * `publishJetStream`; failures are collected, not thrown.
+   */
+  publishWindowed(
+    items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
+    options?: WindowOptions,
+  ): Promise<WindowResult>;
+}
+
+/** What the `withOnPublish` hook sees after every publish, request and JetStream publish. */
+export interface PublishEvent {
+  readonly kind: "core" | "jetstream" | "request";
+  readonly subject: string;
+  /** From the call until the ack / reply / hand-off to the connection, retries included. */
+  readonly latencyMs: number;
+  /** The error the call failed with (a JetrouteError); absent on success. */
+  readonly error?: unknown;
+  /** JetStream only: the server already had this msgId. */
+  readonly duplicate?: boolean;
+}
+
+/** Observes publishes (metrics, tracing). A throwing hook is logged and ignored. */
+export type PublishHook = (event: PublishEvent) => void;
+
+/** One message for `publishWindowed`. */
+export interface WindowItem {
+  readonly subject: string;
+  readonly payload: unknown;
+  readonly options?: JetStreamPublishOptions;
+}
+
+/** Options of `publishWindowed`. */
+export interface WindowOptions {
+  /** Most publishes awaiting their ack at once. @default 1000 */
+  window?: number;
+  /**
+   * Stops taking new items; publishes in flight still settle, then the call rejects with
+   * `signal.reason`.
+   */
+  signal?: AbortSignal;
+}
+
+/** What `publishWindowed` did. `published + duplicates + failed.length` is the item count. */
+export interface WindowResult {
+  /** Items newly stored. */
+  readonly published: number;
+  /** Items whose msgId the stream already had. */
+  readonly duplicates: number;
+  /** Items that failed after retries; `index` is the item's position in the input. */
+  readonly failed: ReadonlyArray<{ readonly index: number; readonly error: unknown }>;
 }

@@ -1,0 +1,2 @@
+export { bytesCodec, jsonCodec, stringCodec } from "./codecs.js";
+export type { Codec } from "./types.js";

@@ -1,0 +1,48 @@
+import { JetStreamApiError } from "@nats-io/jetstream";
+import {
+  ClosedConnectionError,
+  DrainingConnectionError,
+  NoRespondersError,
+  TimeoutError,
+} from "@nats-io/nats-core";
+
+/**
+ * What a failed publish or request means for the caller:
+ * - `expectation`: the server refused an `expect*` condition; retrying cannot help.
+ * - `noResponders`: nothing listens (no stream, or its leader is being elected).
+ * - `unavailable`: JetStream answered 503 (temporarily unavailable).
+ * - `timeout`: no answer in time; the message may or may not have been stored.
+ * - `closed`: the connection is closed or draining.
+ * - `other`: anything else (limits, permissions, bad payload size, ...).
+ */
+export type FailureKind =
+  | "expectation"
+  | "noResponders"
+  | "unavailable"
+  | "timeout"
+  | "closed"
+  | "other";
+
+// JetStream api err_codes for failed publish expectations (nats-server errors.json).
+const EXPECTATION_CODES = new Set([
+  10060, // expected stream does not match
+  10070, // wrong last msg id
+  10071, // wrong last sequence
+  10164, // wrong last sequence (unknown), 2.11+
+]);
+
+/** Classifies a nats.js error by walking its cause chain (nats.js wraps freely). */
+export function classifyFailure(err: unknown): FailureKind {
+  let e: unknown = err;
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
+    if (e instanceof JetStreamApiError) {
+      if (EXPECTATION_CODES.has(e.code)) return "expectation";
+      return e.status === 503 ? "unavailable" : "other";
+    }
+    if (e instanceof NoRespondersError) return "noResponders";
+    if (e instanceof TimeoutError) return "timeout";
+    if (e instanceof ClosedConnectionError || e instanceof DrainingConnectionError) return "closed";
+    e = e.cause;
+  }
+  return "other";
+}

@@ -1,0 +1,190 @@
+import type { Codec } from "../codec/types.js";
+import { type Duration, toMillis } from "../duration/index.js";
+import {
+  ErrInvalidBackoff,
+  ErrInvalidDuration,
+  ErrInvalidOption,
+  invalidValueMessage,
+} from "../errors/index.js";
+import type { Logger } from "../logger/index.js";
+import type { PublishHook } from "./types.js";
+
+/** What producer options write into; read once by `createProducer`. */
+export interface ProducerDraft {
+  codec?: unknown;
+  attempts?: unknown;
+  backoffInitial?: unknown;
+  backoffMax?: unknown;
+  timeout?: unknown;
+  onPublish?: unknown;
+  logger?: unknown;
+}
+
+/** Configures `createProducer`. Options only record; the producer validates them once. */
+export type ProducerOption = (draft: ProducerDraft) => void;
+
+/** A producer's validated, frozen settings. */
+export interface ProducerSettings {
+  readonly codec: Codec;
+  readonly attempts: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly timeoutMs: number;
+  readonly onPublish: PublishHook | undefined;
+  readonly logger: Logger | undefined;
+}
+
+const MAX_ATTEMPTS = 100;
+
+/**
+ * The codec for payloads and replies when a call names none.
+ * @default jsonCodec()
+ */
+export function withCodec(codec: Codec): ProducerOption {
+  return (d) => {
+    d.codec = codec;
+  };
+}
+
+/**
+ * Total attempts of a JetStream publish (the first one included) on transient failures: no
+ * responders while a stream leader is elected, 503s, and timeouts when a msgId makes the retry
+ * safe. An integer from 1 to 100.
+ * @default 3
+ */
+export function withPublishRetries(attempts: number): ProducerOption {
+  return (d) => {
+    d.attempts = attempts;
+  };
+}
+
+/**
+ * Delay before each retry: `initial`, doubling per attempt, capped at `max`.
+ * @default "100ms", "2s"
+ */
+export function withRetryBackoff(initial: Duration, max: Duration): ProducerOption {
+  return (d) => {
+    d.backoffInitial = initial;
+    d.backoffMax = max;
+  };
+}
+
+/**
+ * How long one JetStream publish attempt waits for its ack, and a request for its reply
+ * (per-call `timeoutMs` overrides it). At least 1 ms.
+ * @default "5s"
+ */
+export function withPublishTimeout(timeout: Duration): ProducerOption {
+  return (d) => {
+    d.timeout = timeout;
+  };
+}
+
+/**
+ * Called after every publish, JetStream publish and request, with its outcome and latency.
+ * Runs synchronously on the publish path: keep it cheap. A throwing hook is logged and ignored.
+ * @default none
+ */
+export function withOnPublish(hook: PublishHook): ProducerOption {
+  return (d) => {
+    d.onPublish = hook;
+  };
+}
+
+/**
+ * Where retries and hook failures are logged.
+ * @default a `component: "producer"` child of the connection's logger
+ */
+export function withProducerLogger(logger: Logger): ProducerOption {
+  return (d) => {
+    d.logger = logger;
+  };
+}
+
+/** Defaults, then options, then one validation pass; the result is frozen. */
+export function resolveProducerSettings(
+  options: readonly ProducerOption[],
+  defaultCodec: Codec,
+): ProducerSettings {
+  const d: ProducerDraft = {};
+  for (const option of options) option(d);
+
+  const codec = d.codec ?? defaultCodec;
+  if (!isCodec(codec)) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withCodec", codec, "an object with encode and decode functions"),
+    );
+  }
+  const attempts = d.attempts ?? 3;
+  if (
+    typeof attempts !== "number" ||
+    !Number.isInteger(attempts) ||
+    attempts < 1 ||
+    attempts > MAX_ATTEMPTS
+  ) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withPublishRetries", attempts, `an integer from 1 to ${MAX_ATTEMPTS}`),
+    );
+  }
+  const backoffInitialMs = toMillis(d.backoffInitial ?? "100ms", "withRetryBackoff initial");
+  const backoffMaxMs = toMillis(d.backoffMax ?? "2s", "withRetryBackoff max");
+  if (backoffMaxMs < backoffInitialMs) {
+    throw new ErrInvalidBackoff(
+      invalidValueMessage(
+        "withRetryBackoff max",
+        d.backoffMax,
+        `at least the initial delay (${backoffInitialMs} ms)`,
+      ),
+    );
+  }
+  const timeoutMs = toMillis(d.timeout ?? "5s", "withPublishTimeout");
+  if (timeoutMs < 1) {
+    throw new ErrInvalidDuration(
+      invalidValueMessage("withPublishTimeout", d.timeout, "at least 1 ms"),
+    );
+  }
+  if (d.onPublish !== undefined && typeof d.onPublish !== "function") {
+    throw new ErrInvalidOption(invalidValueMessage("withOnPublish", d.onPublish, "a function"));
+  }
+  if (d.logger !== undefined && !isLogger(d.logger)) {
+    throw new ErrInvalidOption(
+      invalidValueMessage(
+        "withProducerLogger",
+        d.logger,
+        "a logger with debug/info/warn/error/child",
+      ),
+    );
+  }
+  return Object.freeze({
+    codec,
+    attempts,
+    backoffInitialMs,
+    backoffMaxMs,
+    timeoutMs,
+    onPublish: d.onPublish as PublishHook | undefined,
+    logger: d.logger as Logger | undefined,
+  });
+}
+
+/** True for anything with a codec's shape; used to check `withCodec` and per-call codecs. */
+export function isCodec(value: unknown): value is Codec {
+  const c = value as Codec | null | undefined;
+  return (
+    typeof c === "object" &&
+    c !== null &&
+    typeof c.encode === "function" &&
+    typeof c.decode === "function"
+  );
+}
+
+function isLogger(value: unknown): value is Logger {
+  const l = value as Logger | null;
+  return (
+    typeof l === "object" &&
+    l !== null &&
+    typeof l.debug === "function" &&
+    typeof l.warn === "function" &&
+    typeof l.error === "function" &&
+    typeof l.child === "function"
+  );
+}

@@ -1,0 +1,402 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type {
+  JetStreamClient,
+  JetStreamPublishOptions as NatsPublishOptions,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jsonCodec } from "../codec/index.js";
+import type { Codec } from "../codec/types.js";
+import type { Connection } from "../conn/types.js";
+import {
+  causeText,
+  ErrConnectionClosed,
+  ErrConnectionRequired,
+  ErrDecode,
+  ErrEncode,
+  ErrExpectationFailed,
+  ErrInvalidDuration,
+  ErrInvalidOption,
+  ErrNoResponders,
+  ErrPublishFailed,
+  ErrRequestTimeout,
+  invalidValueMessage,
+  JetrouteError,
+} from "../errors/index.js";
+import { componentLogger, type Logger } from "../logger/index.js";
+import { validatePublishSubject } from "../subject/index.js";
+import { classifyFailure, type FailureKind } from "./classify.js";
+import { serviceErrorOf, toMsgHdrs } from "./headers.js";
+import {
+  isCodec,
+  type ProducerOption,
+  type ProducerSettings,
+  resolveProducerSettings,
+} from "./options.js";
+import type {
+  JetStreamPublishOptions,
+  Producer,
+  PublishAck,
+  PublishEvent,
+  PublishHook,
+  PublishOptions,
+  RequestOptions,
+  WindowItem,
+  WindowOptions,
+  WindowResult,
+} from "./types.js";
+import { publishWindowed, type WindowPort } from "./window.js";
+
+type NatsJsOptions = Partial<NatsPublishOptions>;
+
+/**
+ * Creates a producer on a jetroute connection. Options are validated here, once; a bad value
+ * throws its sentinel (ErrInvalidOption, ErrInvalidDuration, ErrInvalidBackoff).
+ * @example
+ * const producer = createProducer(conn, withPublishRetries(5), withOnPublish(recordMetric));
+ * const ack = await producer.publishJetStream("orders.created", order, { msgId: order.id });
+ * if (ack.duplicate) log.info({ id: order.id }, "already stored");
+ */
+export function createProducer(conn: Connection, ...options: ProducerOption[]): Producer {
+  if (typeof conn !== "object" || conn === null || !conn.nats || !conn.jetstream) {
+    throw new ErrConnectionRequired(
+      invalidValueMessage("createProducer conn", conn, "a Connection from connect()"),
+    );
+  }
+  const settings = resolveProducerSettings(options, jsonCodec());
+  const logger = settings.logger ?? componentLogger(conn.logger, "producer");
+  return new ProducerImpl(conn.nats, conn.jetstream, settings, logger);
+}
+
+class ProducerImpl implements Producer {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #codec: Codec;
+  readonly #attempts: number;
+  readonly #backoffInitialMs: number;
+  readonly #backoffMaxMs: number;
+  readonly #timeoutMs: number;
+  readonly #hook: PublishHook | undefined;
+  readonly #logger: Logger;
+  // Shared by every publish that has no per-call options: nats.js copies it before use.
+  readonly #plainOpts: NatsJsOptions;
+
+  /**
+   * A windowed publish's first attempt: no hook, no async frame, and an arrow so the window calls
+   * it without a wrapper frame (nats.js captures a stack per publish; depth costs). Throws
+   * synchronously for refused input.
+   */
+  readonly #sendOnce = (
+    subject: string,
+    payload: unknown,
+    options: JetStreamPublishOptions | undefined,
+  ): Promise<PublishAck> => {
+    validatePublishSubject(subject);
+    const data = this.#encode(payload, options?.codec);
+    const opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+    return this.#js.publish(subject, data, opts);
+  };
+
+  constructor(nc: NatsConnection, js: JetStreamClient, s: ProducerSettings, logger: Logger) {
+    this.#nc = nc;
+    this.#js = js;
+    this.#codec = s.codec;
+    this.#attempts = s.attempts;
+    this.#backoffInitialMs = s.backoffInitialMs;
+    this.#backoffMaxMs = s.backoffMaxMs;
+    this.#timeoutMs = s.timeoutMs;
+    this.#hook = s.onPublish;
+    this.#logger = logger;
+    this.#plainOpts = Object.freeze({ timeout: s.timeoutMs });
+  }
+
+  publish(subject: string, payload: unknown, options?: PublishOptions): void {
+    const started = this.#hook ? performance.now() : 0;
+    try {
+      validatePublishSubject(subject);
+      const data = this.#encode(payload, options?.codec);
+      const headers = toMsgHdrs(options?.headers, false);
+      try {
+        this.#nc.publish(subject, data, headers ? { headers } : undefined);
+      } catch (err) {
+        throw natsFailure("publish", subject, err);
+      }
+    } catch (error) {
+      if (this.#hook) this.#emit({ kind: "core", subject, latencyMs: since(started), error });
+      throw error;
+    }
+    if (this.#hook) this.#emit({ kind: "core", subject, latencyMs: since(started) });
+  }
+
+  async publishJetStream(
+    subject: string,
+    payload: unknown,
+    options?: JetStreamPublishOptions,
+  ): Promise<PublishAck> {
+    const started = this.#hook ? performance.now() : 0;
+    try {
+      validatePublishSubject(subject);
+      const data = this.#encode(payload, options?.codec);
+      const opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+      let ack: PublishAck;
+      try {
+        // The first attempt is inline: the success path pays for no extra async frame.
+        ack = await this.#js.publish(subject, data, opts);
+      } catch (err) {
+        ack = await this.#retry(subject, data, opts, options?.msgId !== undefined, err);
+      }
+      if (this.#hook) {
+        this.#emit({
+          kind: "jetstream",
+          subject,
+          latencyMs: since(started),
+          duplicate: ack.duplicate,
+        });
+      }
+      return ack;
+    } catch (error) {
+      if (this.#hook) this.#emit({ kind: "jetstream", subject, latencyMs: since(started), error });
+      throw error;
+    }
+  }
+
+  async request<T = unknown>(
+    subject: string,
+    payload: unknown,
+    options?: RequestOptions,
+  ): Promise<T> {
+    const started = this.#hook ? performance.now() : 0;
+    try {
+      validatePublishSubject(subject);
+      const data = this.#encode(payload, options?.codec);
+      const headers = toMsgHdrs(options?.headers, false);
+      const timeout =
+        options?.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);
+      let reply: Awaited<ReturnType<NatsConnection["request"]>>;
+      try {
+        reply = await this.#nc.request(subject, data, headers ? { timeout, headers } : { timeout });
+      } catch (err) {
+        throw natsFailure("request", subject, err);
+      }
+      const serviceError = serviceErrorOf(subject, reply.headers);
+      if (serviceError) throw serviceError;
+      const value = this.#decode(reply.data, options?.replyCodec, subject) as T;
+      if (this.#hook) this.#emit({ kind: "request", subject, latencyMs: since(started) });
+      return value;
+    } catch (error) {
+      if (this.#hook) this.#emit({ kind: "request", subject, latencyMs: since(started), error });
+      throw error;
+    }
+  }
+
+  publishWindowed(
+    items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
+    options?: WindowOptions,
+  ): Promise<WindowResult> {
+    // With a hook, every item goes through publishJetStream so the hook sees it; without one,
+    // the port's send is a bare js.publish and retries start only on a failure.
+    const port: WindowPort = this.#hook
+      ? { send: (s, p, o) => this.publishJetStream(s, p, o) }
+      : {
+          send: this.#sendOnce,
+          recover: (s, p, o, err) => this.#recover(s, p, o, err),
+        };
+    return publishWindowed(port, items, options);
+  }
+
+  /** Continues a windowed publish whose first attempt failed (input already validated). */
+  #recover(
+    subject: string,
+    payload: unknown,
+    options: JetStreamPublishOptions | undefined,
+    err: unknown,
+  ): Promise<PublishAck> {
+    const data = this.#encode(payload, options?.codec);
+    const opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+    return this.#retry(subject, data, opts, options?.msgId !== undefined, err);
+  }
+
+  /**
+   * Takes over after the first attempt failed with `firstError`: retries transient failures with
+   * backoff; every failure leaves here as a JetrouteError with the nats.js error as cause.
+   */
+  async #retry(
+    subject: string,
+    data: Uint8Array,
+    opts: NatsJsOptions,
+    hasMsgId: boolean,
+    firstError: unknown,
+  ): Promise<PublishAck> {
+    let err = firstError;
+    for (let attempt = 1; ; attempt++) {
+      const kind = classifyFailure(err);
+      if (kind === "expectation") {
+        throw new ErrExpectationFailed(`publish to "${subject}": ${causeText(err)}`, {
+          cause: err,
+        });
+      }
+      // A timed-out publish may have been stored; only a msgId makes the retry dedup.
+      const retryable =
+        kind === "noResponders" || kind === "unavailable" || (kind === "timeout" && hasMsgId);
+      if (!retryable || attempt >= this.#attempts) {
+        throw jetStreamFailure(subject, err, kind, attempt);
+      }
+      const delayMs = Math.min(this.#backoffInitialMs * 2 ** (attempt - 1), this.#backoffMaxMs);
+      this.#logger.debug(
+        { subject, attempt, delayMs, reason: kind, err },
+        "JetStream publish failed, retrying",
+      );
+      await sleep(delayMs);
+      try {
+        return await this.#js.publish(subject, data, opts);
+      } catch (e) {
+        err = e;
+      }
+    }
+  }
+
+  #jsOptions(o: JetStreamPublishOptions): NatsJsOptions {
+    const opts: NatsJsOptions = {
+      timeout: o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs),
+    };
+    if (o.msgId !== undefined) opts.msgID = checkString("msgId", o.msgId);
+    const hasExpect =
+      o.expectLastSequence !== undefined ||
+      o.expectLastMsgId !== undefined ||
+      o.expectLastSubjectSequence !== undefined ||
+      o.expectStream !== undefined;
+    if (hasExpect) {
+      const expect: NonNullable<NatsJsOptions["expect"]> = {};
+      if (o.expectLastSequence !== undefined) {
+        expect.lastSequence = checkSequence("expectLastSequence", o.expectLastSequence);
+      }
+      if (o.expectLastSubjectSequence !== undefined) {
+        expect.lastSubjectSequence = checkSequence(
+          "expectLastSubjectSequence",
+          o.expectLastSubjectSequence,
+        );
+      }
+      if (o.expectLastMsgId !== undefined) {
+        expect.lastMsgID = checkString("expectLastMsgId", o.expectLastMsgId);
+      }
+      if (o.expectStream !== undefined) {
+        expect.streamName = checkString("expectStream", o.expectStream);
+      }
+      opts.expect = expect;
+    }
+    const headers = toMsgHdrs(o.headers, true);
+    if (headers) opts.headers = headers;
+    return opts;
+  }
+
+  #encode(payload: unknown, codec: Codec | undefined): Uint8Array {
+    // Bytes are already encoded: JSON would turn them into {"0":..} and no codec wants that.
+    if (payload instanceof Uint8Array) return payload;
+    const c = codec === undefined ? this.#codec : checkCodec(codec);
+    try {
+      return c.encode(payload);
+    } catch (cause) {
+      if (cause instanceof JetrouteError) throw cause;
+      throw new ErrEncode(`codec "${c.name}" failed to encode: ${causeText(cause)}`, { cause });
+    }
+  }
+
+  #decode(data: Uint8Array, codec: Codec | undefined, subject: string): unknown {
+    const c = codec === undefined ? this.#codec : checkCodec(codec);
+    try {
+      return c.decode(data);
+    } catch (cause) {
+      if (cause instanceof JetrouteError) throw cause;
+      throw new ErrDecode(`codec "${c.name}" failed to decode the reply from "${subject}"`, {
+        cause,
+      });
+    }
+  }
+
+  #emit(event: PublishEvent): void {
+    try {
+      this.#hook?.(event);
+    } catch (err) {
+      // Observability must never turn a good publish into a failed one.
+      this.#logger.warn({ err, subject: event.subject, kind: event.kind }, "onPublish hook threw");
+    }
+  }
+}
+
+function since(started: number): number {
+  return performance.now() - started;
+}
+
+/** A core publish or request failure as the typed error callers branch on. */
+function natsFailure(op: "publish" | "request", subject: string, err: unknown): JetrouteError {
+  switch (classifyFailure(err)) {
+    case "noResponders":
+      return new ErrNoResponders(`no responders for "${subject}"`, { cause: err });
+    case "timeout":
+      return new ErrRequestTimeout(`no reply from "${subject}" in time`, { cause: err });
+    case "closed":
+      return new ErrConnectionClosed(`${op} to "${subject}": connection closed`, { cause: err });
+    default:
+      return new ErrPublishFailed(`${op} to "${subject}" failed: ${causeText(err)}`, {
+        cause: err,
+      });
+  }
+}
+
+/**
+ * The final error of a JetStream publish: ErrPublishFailed, whose cause is ErrNoResponders or
+ * ErrRequestTimeout when that is why (so `isJetrouteError(err, ErrorCode.NoResponders)` holds),
+ * else the nats.js error. A closed connection is ErrConnectionClosed.
+ */
+function jetStreamFailure(
+  subject: string,
+  err: unknown,
+  kind: FailureKind,
+  attempts: number,
+): JetrouteError {
+  const tries = `${attempts} attempt${attempts === 1 ? "" : "s"}`;
+  if (kind === "closed") {
+    return new ErrConnectionClosed(`publish to "${subject}": connection closed`, { cause: err });
+  }
+  let cause: unknown = err;
+  if (kind === "noResponders") {
+    cause = new ErrNoResponders(`no stream listens on "${subject}"`, { cause: err });
+  } else if (kind === "timeout") {
+    cause = new ErrRequestTimeout(`no ack for "${subject}" in time`, { cause: err });
+  }
+  return new ErrPublishFailed(
+    `JetStream publish to "${subject}" failed after ${tries}: ${causeText(cause)}`,
+    { cause },
+  );
+}
+
+function checkTimeout(ms: unknown): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1) {
+    throw new ErrInvalidDuration(
+      invalidValueMessage("timeoutMs", ms, "a number of milliseconds, at least 1"),
+    );
+  }
+  return ms;
+}
+
+function checkSequence(option: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new ErrInvalidOption(invalidValueMessage(option, value, "a non-negative integer"));
+  }
+  return value;
+}
+
+function checkString(option: string, value: unknown): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ErrInvalidOption(invalidValueMessage(option, value, "a non-empty string"));
+  }
+  return value;
+}
+
+function checkCodec(codec: unknown): Codec {
+  if (!isCodec(codec)) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("codec", codec, "an object with encode and decode functions"),
+    );
+  }
+  return codec;
+}

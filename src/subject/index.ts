@@ -1,0 +1,6 @@
+export {
+  subjectMatches,
+  subjectsOverlap,
+  validateFilterSubject,
+  validatePublishSubject,
+} from "./subject.js";
