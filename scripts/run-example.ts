@@ -12,7 +12,11 @@ if (!name || !available.includes(name)) {
   console.error(`usage: npm run example <name>\nexamples: ${available.join(", ")}`);
   process.exit(name ? 1 : 0);
 }
-const result = spawnSync(process.execPath, ["--import", "tsx", join("examples", name, "main.ts"), ...process.argv.slice(3)], {
-  stdio: "inherit",
-});
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", join("examples", name, "main.ts"), ...process.argv.slice(3)],
+  {
+    stdio: "inherit",
+  },
+);
 process.exit(result.status ?? 1);

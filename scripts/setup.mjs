@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 
 const installed = "node_modules/.package-lock.json";
-const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync("package-lock.json").mtimeMs;
+const stale =
+  !existsSync(installed) || statSync(installed).mtimeMs < statSync("package-lock.json").mtimeMs;
 if (stale) {
   console.error("installing npm dependencies (npm ci) ...");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { stdio: "inherit" });

@@ -1,4 +1,21 @@
-// The whole public API of jetroute. Nothing outside this file is public.
+// The whole public API of jetroute. Nothing outside this file is public
+// (the test harness is published separately as `jetroute/testing`).
+export {
+  Broker,
+  type BrokerOption,
+  withBrokerMiddleware,
+  withConnection,
+  withProducer,
+  withShutdownTimeout,
+} from "./broker/index.js";
+export * from "./codec/index.js";
+export * from "./conn/index.js";
+export { DeadLetterHeader } from "./consumer/index.js";
+export { type CoreRouteStats, ReplyCode } from "./core/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";
 export * from "./logger/index.js";
+export * from "./producer/index.js";
+export * from "./router/index.js";
+export * from "./stream/index.js";
+export * from "./subject/index.js";

@@ -31,6 +31,7 @@ export function shutdownSignal(ms?: number): AbortSignal {
   const onTerm = () => stop("SIGTERM");
   process.once("SIGINT", onInt);
   process.once("SIGTERM", onTerm);
-  const timer = ms === undefined ? undefined : setTimeout(() => stop(`demo time (${ms} ms) is up`), ms);
+  const timer =
+    ms === undefined ? undefined : setTimeout(() => stop(`demo time (${ms} ms) is up`), ms);
   return controller.signal;
 }

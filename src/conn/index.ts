@@ -6,7 +6,6 @@ export {
   type TlsFiles,
   withConnectTimeout,
   withCredsFile,
-  withLogger,
   withMaxReconnectAttempts,
   withName,
   withNkeySeed,

@@ -128,13 +128,6 @@ export function withConnectTimeout(timeout: Duration): ConnOption {
   };
 }
 
-/** Where connection events are logged (as a `{component:"conn"}` child). @default silentLogger() */
-export function withLogger(logger: Logger): ConnOption {
-  return (d) => {
-    d.logger = logger;
-  };
-}
-
 /** Applies defaults, then options, then validates everything once. */
 export function resolveConnConfig(options: readonly ConnOption[]): ConnConfig {
   const draft: ConnDraft = {};

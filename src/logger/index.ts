@@ -1,3 +1,4 @@
+// Logging: the pino-shaped Logger interface, factories, and the shared withLogger option.
 export {
   componentLogger,
   createLogger,
@@ -5,3 +6,4 @@ export {
   type LoggerOptions,
   silentLogger,
 } from "./logger.js";
+export { type LoggerOption, withLogger } from "./option.js";

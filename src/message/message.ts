@@ -8,12 +8,28 @@ const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
 
 /** The handler's view of a JetStream message. Lazy: nothing is decoded until asked for. */
 export function fromJsMsg(m: JsMsg): Message {
-  return new NatsMessage(m.subject, m.data, m.headers, m.info.deliveryCount, m.seq, m.time, undefined);
+  return new NatsMessage(
+    m.subject,
+    m.data,
+    m.headers,
+    m.info.deliveryCount,
+    m.seq,
+    m.time,
+    undefined,
+  );
 }
 
 /** The handler's view of a core NATS message (delivery count 1, no stream sequence). */
 export function fromCoreMsg(m: Msg, receivedAt: Date = new Date()): Message {
-  return new NatsMessage(m.subject, m.data, m.headers, 1, undefined, receivedAt, m.reply || undefined);
+  return new NatsMessage(
+    m.subject,
+    m.data,
+    m.headers,
+    1,
+    undefined,
+    receivedAt,
+    m.reply || undefined,
+  );
 }
 
 class NatsMessage implements Message {

@@ -8,7 +8,6 @@ import {
   connect,
   withConnectTimeout,
   withCredsFile,
-  withLogger,
   withMaxReconnectAttempts,
   withName,
   withNkeySeed,
@@ -25,6 +24,7 @@ import {
   ErrorCode,
 } from "../../src/errors/index.js";
 import type { Logger } from "../../src/logger/index.js";
+import { withLogger } from "../../src/logger/index.js";
 import { startServer } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import { type LogLine, memoryLogger } from "../helpers/memory-logger.js";

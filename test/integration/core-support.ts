@@ -1,11 +1,12 @@
 // Shared set-up of the core-*.test.ts files: connections, a recording logger, and a runner
 // started the way the broker starts it.
 import { after } from "node:test";
-import { Broker, type BrokerOption, withConnection, withLogger } from "../../src/broker/index.js";
+import { Broker, type BrokerOption, withConnection } from "../../src/broker/index.js";
 import { type ConnOption, connect, withServers } from "../../src/conn/index.js";
 import type { Connection } from "../../src/conn/types.js";
 import { type CoreRouteRunner, coreRunner } from "../../src/core/index.js";
 import type { Logger } from "../../src/logger/index.js";
+import { withLogger } from "../../src/logger/index.js";
 import { createProducer } from "../../src/producer/index.js";
 import type { Producer } from "../../src/producer/types.js";
 import { buildRouteSpec, type Route } from "../../src/router/index.js";

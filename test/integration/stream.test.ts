@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { connect, withLogger, withServers } from "../../src/conn/index.js";
+import { connect, withServers } from "../../src/conn/index.js";
 import {
   ErrInvalidDuration,
   ErrInvalidOption,
@@ -9,6 +9,7 @@ import {
   ErrStreamConfigRejected,
   ErrSubjectOverlap,
 } from "../../src/errors/index.js";
+import { withLogger } from "../../src/logger/index.js";
 import {
   deleteStream,
   ensureStream,

@@ -1,0 +1,130 @@
+import { ErrBrokerRunning, ErrInvalidOption, ErrRouteFailed } from "../errors/index.js";
+import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js";
+import type { RouteSpec } from "../router/types.js";
+import { type BrokerOption, type BrokerSettings, resolveBrokerSettings } from "./options.js";
+import { runnerFor } from "./runners.js";
+import type { RouteRunContext, RouteRunner } from "./types.js";
+
+/**
+ * Runs many routes on one connection under one AbortController. Routes fail fast together: the
+ * first route that cannot start or dies stops the others, which drain, and `run` rejects with
+ * ErrRouteFailed naming it. Stopping from the caller's signal drains every route; `run` resolves
+ * only when all are done. A broker runs once.
+ * @example
+ * const conn = await connect(withServers("nats://127.0.0.1:4222"));
+ * const broker = new Broker(withConnection(conn), withShutdownTimeout("10s"));
+ * broker.register(
+ *   route("charge", charge, withStream("ORDERS"), withSubject("orders.created"), withDLQ("dlq.orders")),
+ * );
+ * const stop = new AbortController();
+ * process.once("SIGTERM", () => stop.abort());
+ * await broker.run(stop.signal);
+ * await conn.close();
+ */
+export class Broker {
+  readonly #settings: BrokerSettings;
+  readonly #specs: RouteSpec[] = [];
+  #ran = false;
+  readonly #started: Promise<void>;
+  #resolveStarted!: () => void;
+  #rejectStarted!: (err: unknown) => void;
+
+  /** Validates the options once; a bad or missing value throws its sentinel error. */
+  constructor(...options: BrokerOption[]) {
+    this.#settings = resolveBrokerSettings(options);
+    this.#started = new Promise<void>((resolve, reject) => {
+      this.#resolveStarted = resolve;
+      this.#rejectStarted = reject;
+    });
+    // Callers that never ask started() must not see an unhandled rejection.
+    this.#started.catch(() => {});
+  }
+
+  /**
+   * Validates and adds routes. Throws synchronously: the route's sentinel error for a bad
+   * option, ErrDuplicateRoute for a name or durable already registered, ErrBrokerRunning once
+   * `run()` was called. Nothing is added when any route is bad.
+   */
+  register(...routes: Route[]): this {
+    if (this.#ran) throw new ErrBrokerRunning("register() called after run()");
+    const specs = routes.map((r) => buildRouteSpec(r));
+    validateRouteSet([...this.#specs, ...specs]);
+    this.#specs.push(...specs);
+    return this;
+  }
+
+  /** The validated specs registered so far, in order. */
+  routes(): readonly RouteSpec[] {
+    return [...this.#specs];
+  }
+
+  /**
+   * Resolves once every route is consuming (consumer ready, subscription open); rejects if
+   * `run` fails before that.
+   */
+  started(): Promise<void> {
+    return this.#started;
+  }
+
+  /**
+   * Runs every registered route until `signal` aborts (then drains and resolves) or a route
+   * fails (then the others drain and it rejects with ErrRouteFailed, `cause` saying why).
+   * Rejects with ErrBrokerRunning when called a second time.
+   */
+  async run(signal?: AbortSignal): Promise<void> {
+    if (this.#ran) throw new ErrBrokerRunning("run() was already called on this broker");
+    this.#ran = true;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (this.#specs.length === 0) {
+        throw new ErrInvalidOption("register at least one route before run()");
+      }
+      await this.#runAll(this.#specs.map(runnerFor), controller);
+      // Stopped before every route got going: nothing is consuming, and never will be.
+      this.#rejectStarted(new ErrBrokerRunning("the broker stopped before every route started"));
+    } catch (err) {
+      this.#rejectStarted(err);
+      throw err;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #runAll(runners: RouteRunner[], controller: AbortController): Promise<void> {
+    const { conn, logger, shutdownTimeoutMs, middleware, producer } = this.#settings;
+    let waiting = runners.length;
+    let failure: ErrRouteFailed | undefined;
+    await Promise.all(
+      runners.map(async (runner) => {
+        const name = runner.spec.name;
+        let started = false;
+        const ctx: RouteRunContext = {
+          conn,
+          signal: controller.signal,
+          shutdownTimeoutMs,
+          logger: logger.child({ route: name }),
+          producer,
+          middleware,
+          onStarted: () => {
+            if (started) return;
+            started = true;
+            if (--waiting === 0) this.#resolveStarted();
+          },
+        };
+        try {
+          await runner.run(ctx);
+        } catch (cause) {
+          if (failure === undefined) {
+            failure = new ErrRouteFailed(name, { cause });
+            logger.error({ route: name, err: cause }, "route failed; stopping the broker");
+            controller.abort(failure);
+          }
+        }
+      }),
+    );
+    if (failure !== undefined) throw failure;
+  }
+}

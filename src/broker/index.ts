@@ -1,0 +1,13 @@
+// The Broker: many routes under one AbortController, fail-fast, drain.
+export { Broker } from "./broker.js";
+export {
+  type BrokerDraft,
+  type BrokerOption,
+  type BrokerSettings,
+  withBrokerMiddleware,
+  withConnection,
+  withProducer,
+  withShutdownTimeout,
+} from "./options.js";
+export { runnerFor } from "./runners.js";
+export type { RouteRunContext, RouteRunner, RouteRunnerFactory } from "./types.js";

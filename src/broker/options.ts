@@ -1,0 +1,141 @@
+import type { Connection } from "../conn/types.js";
+import { type Duration, toMillis } from "../duration/index.js";
+import { ErrConnectionRequired, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { type Logger, silentLogger } from "../logger/index.js";
+import { createProducer } from "../producer/index.js";
+import type { Producer } from "../producer/types.js";
+import type { Middleware } from "../router/types.js";
+
+/** What broker options write into; read once by the Broker constructor. */
+export interface BrokerDraft {
+  conn?: unknown;
+  logger?: unknown;
+  shutdownTimeout?: unknown;
+  middleware: unknown[];
+  producer?: unknown;
+}
+
+/** Configures a {@link Broker}: `new Broker(withConnection(conn), withShutdownTimeout("10s"))`. */
+export type BrokerOption = (draft: BrokerDraft) => void;
+
+/** The broker's validated, frozen settings. */
+export interface BrokerSettings {
+  readonly conn: Connection;
+  readonly logger: Logger;
+  readonly shutdownTimeoutMs: number;
+  readonly middleware: readonly Middleware[];
+  readonly producer: Producer;
+}
+
+/** The connection every route runs on (from `connect()`). Required: without it the constructor throws ErrConnectionRequired. */
+export function withConnection(conn: Connection): BrokerOption {
+  return (d) => {
+    d.conn = conn;
+  };
+}
+
+/**
+ * How long in-flight handlers get to finish once the broker stops; then their `ctx.signal`
+ * aborts with ErrShutdownTimeout.
+ * @default "30s"
+ */
+export function withShutdownTimeout(timeout: Duration): BrokerOption {
+  return (d) => {
+    d.shutdownTimeout = timeout;
+  };
+}
+
+/**
+ * Broker-wide middleware, outermost first, applied outside every route's own middleware.
+ * Repeated calls append.
+ * @default none
+ */
+export function withBrokerMiddleware(...middleware: Middleware[]): BrokerOption {
+  return (d) => {
+    d.middleware.push(...middleware);
+  };
+}
+
+/** The producer handlers get as `ctx.producer`. @default createProducer(conn) */
+export function withProducer(producer: Producer): BrokerOption {
+  return (d) => {
+    d.producer = producer;
+  };
+}
+
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = "30s";
+
+/** Applies defaults, then options, then validates everything once. */
+export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerSettings {
+  const draft: BrokerDraft = { middleware: [] };
+  options.forEach((option, i) => {
+    if (typeof option !== "function") {
+      throw new ErrInvalidOption(
+        invalidValueMessage(`Broker option #${i + 1}`, option, "a BrokerOption (withX(...))"),
+      );
+    }
+    option(draft);
+  });
+  const conn = checkConnection(draft.conn);
+  return Object.freeze({
+    conn,
+    logger: checkLogger(draft.logger),
+    shutdownTimeoutMs: toMillis(
+      draft.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT,
+      "withShutdownTimeout",
+    ),
+    middleware: Object.freeze(checkMiddleware(draft.middleware)),
+    producer: draft.producer === undefined ? createProducer(conn) : checkProducer(draft.producer),
+  });
+}
+
+function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === "function")
+  );
+}
+
+function checkConnection(value: unknown): Connection {
+  const ok =
+    hasMethods(value, ["jetstreamManager", "serverVersion", "close"]) &&
+    typeof (value as Partial<Connection>).nats === "object" &&
+    typeof (value as Partial<Connection>).jetstream === "object";
+  if (!ok) {
+    throw new ErrConnectionRequired(
+      invalidValueMessage("withConnection", value, "a Connection from connect()"),
+    );
+  }
+  return value as Connection;
+}
+
+function checkLogger(value: unknown): Logger {
+  if (value === undefined) return silentLogger();
+  if (!hasMethods(value, ["debug", "info", "warn", "error", "child"])) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withLogger", value, "a pino-compatible Logger"),
+    );
+  }
+  return value as Logger;
+}
+
+function checkMiddleware(values: readonly unknown[]): Middleware[] {
+  values.forEach((mw, i) => {
+    if (typeof mw !== "function") {
+      throw new ErrInvalidOption(
+        invalidValueMessage(`withBrokerMiddleware #${i + 1}`, mw, "a middleware function"),
+      );
+    }
+  });
+  return values as Middleware[];
+}
+
+function checkProducer(value: unknown): Producer {
+  if (!hasMethods(value, ["publish", "publishJetStream", "request"])) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("withProducer", value, "a Producer from createProducer()"),
+    );
+  }
+  return value as Producer;
+}

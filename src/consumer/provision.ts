@@ -1,0 +1,168 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+import { millisToNanos } from "../duration/index.js";
+import { causeText, ErrDLQStreamMissing, ErrStreamNotFound } from "../errors/index.js";
+import type { Logger } from "../logger/index.js";
+import type { JetStreamRouteSpec } from "../router/types.js";
+
+/** True for the JetStream API's "stream not found" (10059), however the client surfaced it. */
+export function isStreamNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+}
+
+/** True for the JetStream API's "consumer not found" (10014). */
+export function isConsumerNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound;
+}
+
+/** The route's stream is gone or was never created: an error that names both. */
+export function streamNotFound(spec: JetStreamRouteSpec, cause?: unknown): Error {
+  return new ErrStreamNotFound(
+    `stream "${spec.stream}" of route "${spec.name}" does not exist`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Fails with ErrStreamNotFound unless the route's stream exists. */
+export async function requireStream(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+): Promise<void> {
+  try {
+    await jsm.streams.info(spec.stream);
+  } catch (cause) {
+    if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
+    throw cause;
+  }
+}
+
+/**
+ * Fails with ErrDLQStreamMissing unless some stream stores the route's DLQ subject: without one,
+ * every dead letter would fail to publish and cycle forever, so it is a startup error.
+ */
+export async function requireDLQStream(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+): Promise<void> {
+  if (spec.dlq === undefined) return;
+  try {
+    await jsm.streams.find(spec.dlq);
+  } catch (cause) {
+    if (!isStreamNotFound(cause)) throw cause;
+    throw new ErrDLQStreamMissing(
+      `no stream stores DLQ subject "${spec.dlq}" of route "${spec.name}": ${causeText(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * The durable consumer a route needs.
+ *
+ * - `max_deliver` is -1: the engine counts deliveries itself and dead-letters at the route's
+ *   `maxDeliver`. A server-side cap would silently strand a message whose dead-letter publish
+ *   failed on its last delivery (the nak would never be redelivered); with no cap it comes back
+ *   and the dead letter is tried again, so nothing is lost.
+ * - `max_ack_pending` is `concurrency + prefetch`: the most the route can hold (running plus
+ *   buffered). The pull size bounds it in the normal case, but nats.js re-pulls a full batch
+ *   after missed heartbeats or a reconnect while the earlier pull may still be queued; the
+ *   server-side cap keeps the bound true then too, and stops a stuck route from having
+ *   thousands of messages outstanding that all time out together. Messages
+ *   waiting out a retry delay count against it, so many poison messages at once slow the route
+ *   rather than flood it; raise `prefetch` for more headroom.
+ * - No `backoff` list: it only applies to ack timeouts and forces `ack_wait` to its first entry;
+ *   retry delays are computed by the engine and sent with `nak(delay)`.
+ */
+export function desiredConsumerConfig(spec: JetStreamRouteSpec): Partial<ConsumerConfig> {
+  return {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: spec.subject,
+    ack_wait: millisToNanos(spec.ackWaitMs),
+    max_deliver: -1,
+    max_ack_pending: spec.concurrency + spec.prefetch,
+  };
+}
+
+/** One consumer setting that differs from what the route asks for. */
+export interface ConfigChange {
+  readonly field: "filter_subject" | "ack_wait" | "max_deliver" | "max_ack_pending";
+  readonly from: unknown;
+  readonly to: unknown;
+}
+
+const COMPARED = ["filter_subject", "ack_wait", "max_deliver", "max_ack_pending"] as const;
+
+/** The settings of an existing consumer that must change to match the route. */
+export function consumerChanges(
+  current: Partial<ConsumerConfig>,
+  desired: Partial<ConsumerConfig>,
+): ConfigChange[] {
+  const changes: ConfigChange[] = [];
+  for (const field of COMPARED) {
+    // The server omits an empty filter; treat missing and "" alike.
+    const from = current[field] ?? (field === "filter_subject" ? "" : undefined);
+    const to = desired[field];
+    if (from !== to) changes.push({ field, from, to });
+  }
+  return changes;
+}
+
+/** What provisioning did to the durable consumer. */
+export type ProvisionResult = "created" | "updated" | "unchanged";
+
+/**
+ * Makes the route's durable consumer match the route: reads its info, adds it when missing,
+ * and updates it explicitly when it differs (`consumers.add` with a changed config fails on
+ * 2.10+), logging each changed field as `old -> new`.
+ */
+export async function provisionConsumer(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+  logger: Logger,
+): Promise<ProvisionResult> {
+  const desired = desiredConsumerConfig(spec);
+  let info: ConsumerInfo | undefined;
+  try {
+    info = await jsm.consumers.info(spec.stream, spec.durable);
+  } catch (cause) {
+    if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
+    if (!isConsumerNotFound(cause)) throw cause;
+  }
+  try {
+    if (info === undefined) {
+      await jsm.consumers.add(spec.stream, desired);
+      logger.info({ stream: spec.stream, durable: spec.durable }, "consumer created");
+      return "created";
+    }
+    const changes = consumerChanges(info.config, desired);
+    if (changes.length === 0) return "unchanged";
+    const {
+      durable_name: _name,
+      ack_policy: _ack,
+      deliver_policy: _deliver,
+      ...updatable
+    } = desired;
+    await jsm.consumers.update(spec.stream, spec.durable, updatable);
+    logger.info(
+      {
+        stream: spec.stream,
+        durable: spec.durable,
+        changes: changes.map((c) => `${c.field}: ${String(c.from)} -> ${String(c.to)}`),
+      },
+      "consumer updated",
+    );
+    return "updated";
+  } catch (cause) {
+    if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
+    throw cause;
+  }
+}

@@ -1,0 +1,144 @@
+// Shared set-up of the engine-*.test.ts files: connections, streams, brokers run for a test,
+// and a logger that records lines.
+import { after } from "node:test";
+import type { ConsumerInfo, StoredMsg } from "@nats-io/jetstream";
+import { Broker, type BrokerOption, withConnection } from "../../src/broker/index.js";
+import { connect, withServers } from "../../src/conn/index.js";
+import type { Connection } from "../../src/conn/types.js";
+import type { Logger } from "../../src/logger/index.js";
+import { withLogger } from "../../src/logger/index.js";
+import { ensureStream, withSubjects } from "../../src/stream/index.js";
+
+/** A connection closed after the file. */
+export async function useConnection(url: string): Promise<Connection> {
+  const conn = await connect(withServers(url));
+  after(() => conn.close());
+  return conn;
+}
+
+let counter = 0;
+/** A name unique in this process, so tests on one server never share streams or subjects. */
+export function unique(prefix: string): string {
+  counter++;
+  return `${prefix}_${process.pid}_${counter}`;
+}
+
+/** A stream `name` storing `<name>.>` (and any extra subjects); returns its subject prefix. */
+export async function makeStream(
+  conn: Connection,
+  name: string,
+  ...extra: string[]
+): Promise<string> {
+  const prefix = name.toLowerCase();
+  await ensureStream(conn, name, withSubjects(`${prefix}.>`, ...extra));
+  return prefix;
+}
+
+/** One recorded log line. */
+export interface LogLine {
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly obj: Record<string, unknown>;
+  readonly msg: string | undefined;
+}
+
+/** A pino-shaped logger that keeps every line, bindings merged in (children share the list). */
+export function recordingLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & { readonly lines: LogLine[] } {
+  const at =
+    (level: LogLine["level"]) =>
+    (obj: object, msg?: string): void => {
+      lines.push({ level, obj: { ...bindings, ...obj }, msg });
+    };
+  return {
+    lines,
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (b) => recordingLogger(lines, { ...bindings, ...b }),
+  };
+}
+
+/** A broker being run by a test. */
+export interface Running {
+  readonly broker: Broker;
+  readonly logger: ReturnType<typeof recordingLogger>;
+  /** The run's promise, already observed (a rejection is not unhandled). */
+  readonly done: Promise<void>;
+  /** Aborts the run and waits for it to settle. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds a broker on `conn` with a recording logger and `configure`'s routes, runs it, and
+ * stops it after the file if the test did not.
+ */
+export function runBroker(
+  conn: Connection,
+  configure: (b: Broker) => void,
+  ...options: BrokerOption[]
+): Running {
+  const logger = recordingLogger();
+  const broker = new Broker(withConnection(conn), withLogger(logger), ...options);
+  configure(broker);
+  const controller = new AbortController();
+  const done = broker.run(controller.signal);
+  done.catch(() => {});
+  const stop = async (): Promise<void> => {
+    controller.abort();
+    await done.catch(() => {});
+  };
+  after(stop);
+  return { broker, logger, done, stop };
+}
+
+/** Publishes `count` JSON bodies `{ i }` to `subject` and waits for every PubAck. */
+export async function publishMany(conn: Connection, subject: string, count: number): Promise<void> {
+  const acks: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    acks.push(conn.jetstream.publish(subject, JSON.stringify({ i })));
+  }
+  await Promise.all(acks);
+}
+
+/** The durable's info. */
+export async function consumerInfo(
+  conn: Connection,
+  stream: string,
+  durable: string,
+): Promise<ConsumerInfo> {
+  const jsm = await conn.jetstreamManager();
+  return jsm.consumers.info(stream, durable);
+}
+
+/** Every message currently in `stream`, oldest first. */
+export async function storedMessages(conn: Connection, stream: string): Promise<StoredMsg[]> {
+  const jsm = await conn.jetstreamManager();
+  const info = await jsm.streams.info(stream);
+  const out: StoredMsg[] = [];
+  for (
+    let seq = info.state.first_seq;
+    seq <= info.state.last_seq && info.state.messages > 0;
+    seq++
+  ) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (m !== null) out.push(m);
+  }
+  return out;
+}
+
+/** Polls `condition` every 10 ms until it holds (the test timeout bounds it). */
+export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A promise with its resolve handle, to hold handlers until the test lets them go. */
+export function gate(): { readonly promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}

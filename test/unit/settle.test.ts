@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  consumerChanges,
+  decideSettlement,
+  FALLBACK_DELAY_MS,
+  supportsTermReason,
+} from "../../src/consumer/index.js";
+import { silentLogger } from "../../src/logger/index.js";
+import type { RouteOption } from "../../src/router/index.js";
+import {
+  ack,
+  buildRouteSpec,
+  custom,
+  fixed,
+  type JetStreamRouteSpec,
+  reject,
+  retry,
+  route,
+  withBackoff,
+  withErrorPolicy,
+  withMaxDeliver,
+  withStream,
+  withSubject,
+} from "../../src/router/index.js";
+
+const log = silentLogger();
+
+function spec(...options: RouteOption[]): JetStreamRouteSpec {
+  const s = buildRouteSpec(
+    route(
+      "r",
+      async () => ack(),
+      withStream("S"),
+      withSubject("s.x"),
+      withMaxDeliver(3),
+      ...options,
+    ),
+  );
+  assert.equal(s.kind, "jetstream");
+  return s as JetStreamRouteSpec;
+}
+
+describe("settling a handler's result", () => {
+  it("acks a plain value and an ack outcome", () => {
+    assert.deepEqual(decideSettlement({ kind: "value", value: 1 }, 1, spec(), log), {
+      kind: "ack",
+    });
+    assert.deepEqual(decideSettlement({ kind: "outcome", outcome: ack() }, 1, spec(), log), {
+      kind: "ack",
+    });
+  });
+
+  it("naks a retry with the backoff for the delivery count", () => {
+    const s = spec(withBackoff(custom((n) => n * 100)));
+    assert.deepEqual(decideSettlement({ kind: "outcome", outcome: retry() }, 2, s, log), {
+      kind: "nak",
+      delayMs: 200,
+    });
+  });
+
+  it("prefers the retry's own delay over the backoff", () => {
+    const s = spec(withBackoff(fixed("5s")));
+    const outcome = retry({ delay: "250ms" });
+    assert.deepEqual(decideSettlement({ kind: "outcome", outcome }, 1, s, log), {
+      kind: "nak",
+      delayMs: 250,
+    });
+  });
+
+  it("dead-letters a retry on the final delivery", () => {
+    const result = decideSettlement({ kind: "outcome", outcome: retry() }, 3, spec(), log);
+    assert.equal(result.kind, "dead-letter");
+  });
+
+  it("never dead-letters a retry when maxDeliver is unlimited", () => {
+    const s = spec(withMaxDeliver(-1), withBackoff(fixed("1s")));
+    const result = decideSettlement({ kind: "outcome", outcome: retry() }, 1_000, s, log);
+    assert.deepEqual(result, { kind: "nak", delayMs: 1000 });
+  });
+
+  it("dead-letters a reject on any delivery", () => {
+    const result = decideSettlement({ kind: "outcome", outcome: reject("bad") }, 1, spec(), log);
+    assert.deepEqual(result, { kind: "dead-letter", reason: "bad" });
+  });
+
+  it("retries a thrown error under the retry policy and dead-letters it under terminate", () => {
+    const error = new Error("boom");
+    assert.equal(decideSettlement({ kind: "error", error }, 1, spec(), log).kind, "nak");
+    const strict = spec(withErrorPolicy("terminate"));
+    assert.equal(decideSettlement({ kind: "error", error }, 1, strict, log).kind, "dead-letter");
+  });
+
+  it("falls back to a one second delay when the backoff throws", () => {
+    const s = spec(
+      withBackoff(
+        custom((n) => {
+          if (n > 0) throw new Error("bug");
+          return 1;
+        }),
+      ),
+    );
+    assert.deepEqual(decideSettlement({ kind: "outcome", outcome: retry() }, 1, s, log), {
+      kind: "nak",
+      delayMs: FALLBACK_DELAY_MS,
+    });
+  });
+});
+
+describe("consumer provisioning and server gates", () => {
+  it("reports each consumer setting that differs from the route", () => {
+    const changes = consumerChanges(
+      { filter_subject: "a", ack_wait: 1, max_deliver: -1, max_ack_pending: 2 },
+      { filter_subject: "a", ack_wait: 5, max_deliver: -1, max_ack_pending: 3 },
+    );
+    assert.deepEqual(changes, [
+      { field: "ack_wait", from: 1, to: 5 },
+      { field: "max_ack_pending", from: 2, to: 3 },
+    ]);
+  });
+
+  it("sends a term reason only to servers from 2.10.4", () => {
+    assert.equal(supportsTermReason([2, 9, 10]), false);
+    assert.equal(supportsTermReason([2, 10, 3]), false);
+    assert.equal(supportsTermReason([2, 10, 4]), true);
+    assert.equal(supportsTermReason([2, 11, 0]), true);
+    assert.equal(supportsTermReason([3, 0, 0]), true);
+  });
+});
