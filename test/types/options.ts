@@ -1,0 +1,51 @@
+// Compile-time specifications, checked by `npm run typecheck` (part of `npm test`).
+// Each `@ts-expect-error` line must fail to compile; if it ever compiles, tsc reports the
+// unused directive and the suite fails.
+import {
+  Broker,
+  connect,
+  createLogger,
+  createProducer,
+  ErrorCode,
+  ErrSubjectRequired,
+  ensureStream,
+  isJetrouteError,
+  route,
+  withConcurrency,
+  withConnection,
+  withLogger,
+  withPublishRetries,
+  withServers,
+  withStream,
+  withSubjects,
+} from "../../src/index.js";
+
+export async function optionTypesCannotBeMixed(): Promise<void> {
+  const log = createLogger({ level: "silent" });
+  // one withLogger serves every constructor that logs
+  const conn = await connect(withServers("nats://127.0.0.1:4222"), withLogger(log));
+  new Broker(withConnection(conn), withLogger(log));
+
+  // @ts-expect-error a route option is not a broker option
+  new Broker(withConnection(conn), withConcurrency(4));
+  // @ts-expect-error a stream option is not a connection option
+  await connect(withSubjects("orders.>"));
+  // @ts-expect-error a route option is not a stream option
+  await ensureStream(conn, "ORDERS", withStream("ORDERS"));
+  // @ts-expect-error a producer option is not a route option
+  route("r", async () => undefined, withPublishRetries(3));
+  createProducer(conn, withPublishRetries(3));
+}
+
+export function errorCodesNarrow(err: unknown): string {
+  if (err instanceof ErrSubjectRequired) {
+    const code: "ERR_SUBJECT_REQUIRED" = err.code;
+    return code;
+  }
+  if (isJetrouteError(err, ErrorCode.DLQLoop)) {
+    // @ts-expect-error the code is narrowed to the literal asked for
+    const wrong: "ERR_SUBJECT_REQUIRED" = err.code;
+    return wrong;
+  }
+  return "";
+}
