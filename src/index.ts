@@ -3,6 +3,7 @@
 export {
   Broker,
   type BrokerOption,
+  type RouteStats,
   withBrokerMiddleware,
   withConnection,
   withProducer,
@@ -10,8 +11,8 @@ export {
 } from "./broker/index.js";
 export * from "./codec/index.js";
 export * from "./conn/index.js";
-export { DeadLetterHeader } from "./consumer/index.js";
-export { type CoreRouteStats, ReplyCode } from "./core/index.js";
+export { DeadLetterHeader, type JetStreamRouteStats } from "./consumer/index.js";
+export { ReplyCode } from "./core/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";
 export * from "./logger/index.js";

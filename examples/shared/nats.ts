@@ -33,5 +33,7 @@ export function shutdownSignal(ms?: number): AbortSignal {
   process.once("SIGTERM", onTerm);
   const timer =
     ms === undefined ? undefined : setTimeout(() => stop(`demo time (${ms} ms) is up`), ms);
+  // A deadline, not work: a demo that finished early must still exit at once.
+  timer?.unref();
   return controller.signal;
 }

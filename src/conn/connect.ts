@@ -80,6 +80,8 @@ function toAuthenticator(auth: ConnAuth): Authenticator | undefined {
 class ConnectionImpl implements Connection {
   readonly nats: NatsConnection;
   readonly logger: Logger;
+  /** Connection events log here, as a `{component:"conn"}` child. */
+  readonly #log: Logger;
   readonly jetstream: JetStreamClient;
   #jsm: Promise<JetStreamManager> | undefined;
   #connected = true;
@@ -88,12 +90,13 @@ class ConnectionImpl implements Connection {
 
   constructor(nc: NatsConnection, config: ConnConfig) {
     this.nats = nc;
-    this.logger = componentLogger(config.logger, "conn");
+    this.logger = config.logger;
+    this.#log = componentLogger(config.logger, "conn");
     this.jetstream = jetstream(nc);
     // nats.js waits for every status iterator to finish before it reports closed, so this
     // loop must keep reading until the iterator ends, which it does at close.
     this.#statusLoop = this.#watchStatus();
-    this.logger.info({ server: nc.getServer(), name: config.name }, "connected");
+    this.#log.info({ server: nc.getServer(), name: config.name }, "connected");
   }
 
   jetstreamManager(): Promise<JetStreamManager> {
@@ -148,25 +151,25 @@ class ConnectionImpl implements Connection {
       await this.nats.closed();
     } else if (!this.#connected) {
       // A drain must flush to a server; while reconnecting it would only wait and then fail.
-      this.logger.warn({}, "closing while disconnected; unsent messages are dropped");
+      this.#log.warn({}, "closing while disconnected; unsent messages are dropped");
       await this.nats.close();
     } else {
       try {
         await this.nats.drain();
       } catch (err) {
-        this.logger.warn({ err }, "drain failed; closing");
+        this.#log.warn({ err }, "drain failed; closing");
         if (!this.nats.isClosed()) await this.nats.close();
       }
     }
     await this.#statusLoop;
-    this.logger.info({}, "closed");
+    this.#log.info({}, "closed");
   }
 
   async #watchStatus(): Promise<void> {
     try {
       for await (const status of this.nats.status()) this.#logStatus(status);
     } catch (err) {
-      this.logger.error({ err }, "status watcher failed");
+      this.#log.error({ err }, "status watcher failed");
     }
     this.#connected = false;
   }
@@ -175,27 +178,27 @@ class ConnectionImpl implements Connection {
     switch (status.type) {
       case "disconnect":
         this.#connected = false;
-        this.logger.warn({ event: status.type, server: status.server }, "disconnected");
+        this.#log.warn({ event: status.type, server: status.server }, "disconnected");
         return;
       case "reconnect":
         this.#connected = true;
-        this.logger.info({ event: status.type, server: status.server }, "reconnected");
+        this.#log.info({ event: status.type, server: status.server }, "reconnected");
         return;
       case "error":
-        this.logger.error({ event: status.type, err: status.error }, "connection error");
+        this.#log.error({ event: status.type, err: status.error }, "connection error");
         return;
       case "close":
         this.#connected = false;
-        this.logger.debug({ event: status.type }, "connection closed");
+        this.#log.debug({ event: status.type }, "connection closed");
         return;
       case "slowConsumer":
-        this.logger.debug(
+        this.#log.debug(
           { event: status.type, subject: status.sub.getSubject(), pending: status.pending },
           "connection status",
         );
         return;
       default:
-        this.logger.debug({ event: status.type, ...withoutType(status) }, "connection status");
+        this.#log.debug({ event: status.type, ...withoutType(status) }, "connection status");
     }
   }
 }

@@ -19,6 +19,8 @@ export interface ConnectionHealth {
  */
 export interface Connection {
   readonly nats: NatsConnection;
+  /** The logger given to `connect` (not the connection's own `{component:"conn"}` child): other
+   * components take their own child of it. */
   readonly logger: Logger;
   /** The JetStream client (one per connection, created once). */
   readonly jetstream: JetStreamClient;

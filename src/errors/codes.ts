@@ -36,14 +36,12 @@ export const ErrorCode = {
   OptionNotSupported: "ERR_OPTION_NOT_SUPPORTED",
   // consumer / broker
   DLQStreamMissing: "ERR_DLQ_STREAM_MISSING",
-  DLQPublishFailed: "ERR_DLQ_PUBLISH_FAILED",
   ConsumerLost: "ERR_CONSUMER_LOST",
   RouteFailed: "ERR_ROUTE_FAILED",
   HandlerTimeout: "ERR_HANDLER_TIMEOUT",
   ShutdownTimeout: "ERR_SHUTDOWN_TIMEOUT",
   BrokerRunning: "ERR_BROKER_RUNNING",
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
-  Rejected: "ERR_REJECTED",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

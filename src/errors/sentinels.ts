@@ -55,10 +55,6 @@ export const ErrDLQStreamMissing = defineSentinel(
   ErrorCode.DLQStreamMissing,
   "ErrDLQStreamMissing",
 );
-export const ErrDLQPublishFailed = defineSentinel(
-  ErrorCode.DLQPublishFailed,
-  "ErrDLQPublishFailed",
-);
 export const ErrConsumerLost = defineSentinel(ErrorCode.ConsumerLost, "ErrConsumerLost");
 export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
 export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
@@ -67,7 +63,6 @@ export const ErrConnectionRequired = defineSentinel(
   ErrorCode.ConnectionRequired,
   "ErrConnectionRequired",
 );
-export const ErrRejected = defineSentinel(ErrorCode.Rejected, "ErrRejected");
 export const ErrNatsServerMissing = defineSentinel(
   ErrorCode.NatsServerMissing,
   "ErrNatsServerMissing",

@@ -8,7 +8,11 @@ export interface Message {
   readonly data: Uint8Array;
   /** The payload as UTF-8 text. */
   string(): string;
-  /** The payload parsed as JSON; throws ErrDecode (which a JetStream route dead-letters) when it is not JSON. */
+  /**
+   * The payload parsed as JSON; throws ErrDecode when it is not JSON. Thrown out of a handler it
+   * follows the route's error policy (retried then dead-lettered, or dead-lettered at once with
+   * "terminate"); catch it and `return reject(...)` to dead-letter a malformed payload at once.
+   */
   json<T = unknown>(): T;
   /** A header value (first value), or undefined. */
   header(name: string): string | undefined;
