@@ -1,5 +1,5 @@
 import type { Connection } from "../conn/types.js";
-import { type Duration, toMillis } from "../duration/index.js";
+import { type Duration, toTimerMillis } from "../duration/index.js";
 import { ErrConnectionRequired, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
 import { createProducer } from "../producer/index.js";
@@ -80,7 +80,7 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
   return Object.freeze({
     conn,
     logger: checkLogger(draft.logger),
-    shutdownTimeoutMs: toMillis(
+    shutdownTimeoutMs: toTimerMillis(
       draft.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT,
       "withShutdownTimeout",
     ),

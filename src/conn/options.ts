@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { nkeys } from "@nats-io/nats-core";
-import { type Duration, toMillis } from "../duration/index.js";
+import { type Duration, toTimerMillis } from "../duration/index.js";
 import { ErrInvalidDuration, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
 
@@ -143,7 +143,10 @@ export function resolveConnConfig(options: readonly ConnOption[]): ConnConfig {
     auth: checkAuth(draft),
     tls: draft.tls === undefined ? undefined : checkTls(draft.tls),
     maxReconnectAttempts: checkAttempts(draft.maxReconnectAttempts ?? -1),
-    reconnectWaitMs: toMillis(draft.reconnectWait ?? DEFAULT_RECONNECT_WAIT, "withReconnectWait"),
+    reconnectWaitMs: toTimerMillis(
+      draft.reconnectWait ?? DEFAULT_RECONNECT_WAIT,
+      "withReconnectWait",
+    ),
     connectTimeoutMs:
       draft.connectTimeout === undefined ? undefined : checkTimeout(draft.connectTimeout),
     logger: checkLogger(draft.logger ?? silentLogger()),
@@ -279,7 +282,7 @@ function checkAttempts(value: unknown): number {
 }
 
 function checkTimeout(value: unknown): number {
-  const ms = toMillis(value, "withConnectTimeout");
+  const ms = toTimerMillis(value, "withConnectTimeout");
   if (ms === 0) {
     throw new ErrInvalidDuration(
       invalidValueMessage("withConnectTimeout", value, "a duration longer than 0"),

@@ -26,6 +26,24 @@ export function toMillis(value: unknown, option: string, route?: string): number
   throw new ErrInvalidDuration(invalidValueMessage(option, value, expected, route));
 }
 
+/** The longest delay Node's timers honour; longer ones silently fire after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Like {@link toMillis}, for durations that end up in a timer (timeouts, waits, grace periods):
+ * also rejects anything over {@link MAX_TIMER_MS} (about 24.8 days), which Node would otherwise
+ * turn into 1 ms with only a warning.
+ */
+export function toTimerMillis(value: unknown, option: string, route?: string): number {
+  const ms = toMillis(value, option, route);
+  if (ms > MAX_TIMER_MS) {
+    throw new ErrInvalidDuration(
+      invalidValueMessage(option, value, `at most ${MAX_TIMER_MS} ms (about 24.8 days)`, route),
+    );
+  }
+  return ms;
+}
+
 /** Milliseconds to the nanoseconds JetStream's API speaks. */
 export function millisToNanos(ms: number): number {
   return ms * 1_000_000;

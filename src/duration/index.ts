@@ -1,7 +1,9 @@
 export {
   type Duration,
   type DurationUnit,
+  MAX_TIMER_MS,
   millisToNanos,
   nanosToMillis,
   toMillis,
+  toTimerMillis,
 } from "./duration.js";

@@ -1,5 +1,5 @@
 import { ErrorCode } from "./codes.js";
-import { defineSentinel, JetrouteError } from "./errors.js";
+import { defineSentinel, describeValue, JetrouteError } from "./errors.js";
 
 // One class per code. `instanceof ErrX` or `err.code === ErrorCode.X`; never compare messages.
 
@@ -75,7 +75,7 @@ export class ErrInvalidSubject extends JetrouteError<typeof ErrorCode.InvalidSub
   constructor(subject: unknown, reason: string, options?: ErrorOptions) {
     super(
       ErrorCode.InvalidSubject,
-      `invalid subject ${JSON.stringify(subject)}: ${reason}`,
+      `invalid subject ${describeValue(subject)}: ${reason}`,
       options,
     );
     this.subject = subject;

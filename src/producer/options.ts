@@ -1,5 +1,5 @@
 import type { Codec } from "../codec/types.js";
-import { type Duration, toMillis } from "../duration/index.js";
+import { type Duration, toTimerMillis } from "../duration/index.js";
 import {
   ErrInvalidBackoff,
   ErrInvalidDuration,
@@ -126,8 +126,8 @@ export function resolveProducerSettings(
       invalidValueMessage("withPublishRetries", attempts, `an integer from 1 to ${MAX_ATTEMPTS}`),
     );
   }
-  const backoffInitialMs = toMillis(d.backoffInitial ?? "100ms", "withRetryBackoff initial");
-  const backoffMaxMs = toMillis(d.backoffMax ?? "2s", "withRetryBackoff max");
+  const backoffInitialMs = toTimerMillis(d.backoffInitial ?? "100ms", "withRetryBackoff initial");
+  const backoffMaxMs = toTimerMillis(d.backoffMax ?? "2s", "withRetryBackoff max");
   if (backoffMaxMs < backoffInitialMs) {
     throw new ErrInvalidBackoff(
       invalidValueMessage(
@@ -137,7 +137,7 @@ export function resolveProducerSettings(
       ),
     );
   }
-  const timeoutMs = toMillis(d.timeout ?? "5s", "withPublishTimeout");
+  const timeoutMs = toTimerMillis(d.timeout ?? "5s", "withPublishTimeout");
   if (timeoutMs < 1) {
     throw new ErrInvalidDuration(
       invalidValueMessage("withPublishTimeout", d.timeout, "at least 1 ms"),

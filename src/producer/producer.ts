@@ -7,6 +7,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { jsonCodec } from "../codec/index.js";
 import type { Codec } from "../codec/types.js";
 import type { Connection } from "../conn/types.js";
+import { MAX_TIMER_MS } from "../duration/index.js";
 import {
   causeText,
   ErrConnectionClosed,
@@ -370,9 +371,9 @@ function jetStreamFailure(
 }
 
 function checkTimeout(ms: unknown): number {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1) {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1 || ms > MAX_TIMER_MS) {
     throw new ErrInvalidDuration(
-      invalidValueMessage("timeoutMs", ms, "a number of milliseconds, at least 1"),
+      invalidValueMessage("timeoutMs", ms, `a number of milliseconds from 1 to ${MAX_TIMER_MS}`),
     );
   }
   return ms;

@@ -1,5 +1,5 @@
 import { match } from "ts-pattern";
-import { toMillis } from "../duration/index.js";
+import { toTimerMillis } from "../duration/index.js";
 import {
   ErrDLQLoop,
   ErrDuplicateRoute,
@@ -229,7 +229,7 @@ function middlewareOf(draft: RouteDraft, name: string): Middleware[] {
 function handlerTimeoutOf(draft: RouteDraft, name: string): number | undefined {
   const value = draft.values.get(O.HandlerTimeout);
   if (value === undefined) return undefined;
-  const ms = toMillis(value, O.HandlerTimeout, name);
+  const ms = toTimerMillis(value, O.HandlerTimeout, name);
   if (ms > 0) return ms;
   throw new ErrInvalidDuration(invalidValueMessage(O.HandlerTimeout, value, "more than 0", name));
 }
@@ -279,7 +279,7 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
   }
 
   const ackWaitRaw = draft.values.get(O.AckWait) ?? "30s";
-  const ackWaitMs = toMillis(ackWaitRaw, O.AckWait, name);
+  const ackWaitMs = toTimerMillis(ackWaitRaw, O.AckWait, name);
   if (ackWaitMs < 1000) {
     throw new ErrInvalidDuration(invalidValueMessage(O.AckWait, ackWaitRaw, "at least 1s", name));
   }

@@ -1,4 +1,4 @@
-import { type Duration, toMillis } from "../../duration/index.js";
+import { type Duration, toTimerMillis } from "../../duration/index.js";
 import { ErrHandlerTimeout, ErrInvalidDuration, invalidValueMessage } from "../../errors/index.js";
 import type { Context, Middleware } from "../types.js";
 
@@ -9,7 +9,7 @@ import type { Context, Middleware } from "../types.js";
  * @example withMiddleware(timeout("10s"))
  */
 export function timeout(duration: Duration): Middleware {
-  const ms = toMillis(duration, "timeout");
+  const ms = toTimerMillis(duration, "timeout");
   if (ms <= 0) {
     throw new ErrInvalidDuration(invalidValueMessage("timeout", duration, "more than 0"));
   }

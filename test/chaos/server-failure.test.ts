@@ -1,0 +1,136 @@
+// Chaos: the nats-server restarts, or the R3 stream's leader node dies, while a service consumes.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { connect, withReconnectWait, withServers } from "../../src/conn/index.js";
+import { createProducer, withPublishRetries, withRetryBackoff } from "../../src/producer/index.js";
+import { ensureStream, withReplicas, withSubjects } from "../../src/stream/index.js";
+import { startCluster, startServer } from "../../src/testing/index.js";
+import { checkLeaksAfterAll } from "../helpers/index.js";
+import {
+  ackedIds,
+  assertOnlyRedeliveriesDuplicated,
+  publishIds,
+  range,
+  readRecords,
+  summarize,
+  useChaosBench,
+  waitForAcked,
+  waitSettled,
+} from "./support.js";
+
+checkLeaksAfterAll();
+
+describe("chaos: servers fail under a consuming service", { timeout: 120_000 }, () => {
+  const bench = useChaosBench();
+
+  it("a nats-server restarted mid-stream (same store) is reconnected to and consumption resumes with no message lost", async () => {
+    const started = performance.now();
+    const server = await startServer();
+    after(() => server.stop());
+    const conn = await connect(withServers(server.url), withReconnectWait(250));
+    after(() => conn.close());
+    const producer = createProducer(conn);
+    await ensureStream(conn, "RESTART", withSubjects("restart.>"));
+    const total = 3_000;
+    const ids = range(0, total);
+    const config = {
+      servers: [server.url],
+      stream: "RESTART",
+      subject: "restart.>",
+      durable: "worker",
+      out: bench.outFile("restart"),
+      concurrency: 8,
+      ackWaitMs: 2_000,
+      handlerDelayMs: 1,
+      shutdownTimeoutMs: 10_000,
+    };
+    // Half before the restart, half after: the restarted server must keep the first half
+    // (file store) and the resumed consumer must also see messages stored after it.
+    await publishIds(producer, "restart.job", range(0, total / 2));
+    const service = bench.spawnService(config);
+    await service.ready;
+    await waitForAcked(config.out, total / 4);
+    await server.restart();
+    const atRestart = ackedIds(readRecords(config.out)).size;
+    await publishIds(producer, "restart.job", range(total / 2, total));
+    await waitForAcked(config.out, total);
+    await waitSettled(conn, config.stream, config.durable);
+    service.kill("SIGTERM");
+    const exit = await service.exited;
+
+    const s = summarize(readRecords(config.out), ids);
+    bench.report({
+      scenario: "nats-server restart",
+      published: total,
+      processed: s.processed,
+      lost: s.lost.length,
+      duplicated: s.duplicated,
+      ms: performance.now() - started,
+      note: `${atRestart} before the restart`,
+    });
+    assert.deepEqual(s.lost, []);
+    assertOnlyRedeliveriesDuplicated(readRecords(config.out), s.duplicatedIds);
+    // The same process did all of it: no manual step, no restart of the service.
+    assert.deepEqual([...s.byPid.keys()], [service.pid]);
+    assert.equal(exit.code, 0);
+  });
+
+  it("killing the R3 stream's leader node mid-stream loses no message and processing continues", async () => {
+    const started = performance.now();
+    const cluster = await startCluster({ size: 3 });
+    after(() => cluster.stop());
+    const conn = await connect(withServers(...cluster.urls), withReconnectWait(250));
+    after(() => conn.close());
+    // The default retry budget (3 attempts, ~0.3 s) is shorter than a stream leader election
+    // (no responders for a few seconds): a producer that must ride over one retries longer.
+    const producer = createProducer(conn, withPublishRetries(10), withRetryBackoff("250ms", "2s"));
+    await ensureStream(conn, "CLUSTERED", withSubjects("clustered.>"), withReplicas(3));
+    const total = 2_000;
+    const ids = range(0, total);
+    const config = {
+      servers: [...cluster.urls],
+      stream: "CLUSTERED",
+      subject: "clustered.>",
+      durable: "worker",
+      out: bench.outFile("cluster"),
+      concurrency: 8,
+      ackWaitMs: 2_000,
+      handlerDelayMs: 1,
+      shutdownTimeoutMs: 10_000,
+    };
+    await publishIds(producer, "clustered.job", range(0, total / 2));
+    const service = bench.spawnService(config);
+    await service.ready;
+    await waitForAcked(config.out, total / 4);
+
+    const jsm = await conn.jetstreamManager();
+    const leaderName = (await jsm.streams.info("CLUSTERED")).cluster?.leader;
+    const leader = cluster.names.indexOf(leaderName ?? "");
+    assert.ok(leader >= 0, `stream leader ${leaderName} is a node of the cluster`);
+    await cluster.kill(leader);
+    const atKill = ackedIds(readRecords(config.out)).size;
+    // Published while a new leader is elected: the producer's retries ride over it.
+    await publishIds(producer, "clustered.job", range(total / 2, total));
+    await waitForAcked(config.out, total);
+    await waitSettled(conn, config.stream, config.durable);
+    const newLeader = (await jsm.streams.info("CLUSTERED")).cluster?.leader;
+    service.kill("SIGTERM");
+    const exit = await service.exited;
+
+    const s = summarize(readRecords(config.out), ids);
+    bench.report({
+      scenario: "R3 stream leader killed",
+      published: total,
+      processed: s.processed,
+      lost: s.lost.length,
+      duplicated: s.duplicated,
+      ms: performance.now() - started,
+      note: `${atKill} before the kill; leader ${leaderName} -> ${newLeader}`,
+    });
+    assert.deepEqual(s.lost, []);
+    assertOnlyRedeliveriesDuplicated(readRecords(config.out), s.duplicatedIds);
+    assert.notEqual(newLeader, leaderName);
+    assert.deepEqual([...s.byPid.keys()], [service.pid]);
+    assert.equal(exit.code, 0);
+  });
+});
