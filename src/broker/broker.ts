@@ -3,7 +3,7 @@ import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js
 import type { RouteSpec } from "../router/types.js";
 import { type BrokerOption, type BrokerSettings, resolveBrokerSettings } from "./options.js";
 import { runnerFor } from "./runners.js";
-import type { RouteRunContext, RouteRunner } from "./types.js";
+import type { RouteRunContext, RouteRunner, RouteStats } from "./types.js";
 
 /**
  * Runs many routes on one connection under one AbortController. Routes fail fast together: the
@@ -24,6 +24,8 @@ import type { RouteRunContext, RouteRunner } from "./types.js";
 export class Broker {
   readonly #settings: BrokerSettings;
   readonly #specs: RouteSpec[] = [];
+  /** One runner per registered route, made at register so stats() works before run(). */
+  readonly #runners: RouteRunner[] = [];
   #ran = false;
   readonly #started: Promise<void>;
   #resolveStarted!: () => void;
@@ -50,12 +52,28 @@ export class Broker {
     const specs = routes.map((r) => buildRouteSpec(r));
     validateRouteSet([...this.#specs, ...specs]);
     this.#specs.push(...specs);
+    this.#runners.push(...specs.map(runnerFor));
     return this;
   }
 
   /** The validated specs registered so far, in order. */
   routes(): readonly RouteSpec[] {
     return [...this.#specs];
+  }
+
+  /**
+   * Each route's counters and live gauges by route name. JetStream routes report
+   * {@link JetStreamRouteStats} (`held`: messages received and not yet settled, bounded by
+   * concurrency + prefetch; `inFlight`; acked/nak'd/dead-lettered counts); core routes report
+   * {@link CoreRouteStats}. Counters are cumulative; read at any time, during or after `run`.
+   * @example
+   * const s = broker.stats().charge;
+   * if (s !== undefined && "held" in s) console.log(s.held, s.acked);
+   */
+  stats(): Readonly<Record<string, RouteStats>> {
+    const out: Record<string, RouteStats> = {};
+    for (const r of this.#runners) out[r.spec.name] = r.stats();
+    return Object.freeze(out);
   }
 
   /**
@@ -82,7 +100,7 @@ export class Broker {
       if (this.#specs.length === 0) {
         throw new ErrInvalidOption("register at least one route before run()");
       }
-      await this.#runAll(this.#specs.map(runnerFor), controller);
+      await this.#runAll(this.#runners, controller);
       // Stopped before every route got going: nothing is consuming, and never will be.
       this.#rejectStarted(new ErrBrokerRunning("the broker stopped before every route started"));
     } catch (err) {

@@ -10,4 +10,4 @@ export {
   withShutdownTimeout,
 } from "./options.js";
 export { runnerFor } from "./runners.js";
-export type { RouteRunContext, RouteRunner, RouteRunnerFactory } from "./types.js";
+export type { RouteRunContext, RouteRunner, RouteRunnerFactory, RouteStats } from "./types.js";

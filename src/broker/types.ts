@@ -1,4 +1,6 @@
 import type { Connection } from "../conn/types.js";
+import type { JetStreamRouteStats } from "../consumer/stats.js";
+import type { CoreRouteStats } from "../core/stats.js";
 import type { Logger } from "../logger/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware, RouteSpec } from "../router/types.js";
@@ -27,7 +29,12 @@ export interface RouteRunContext {
 export interface RouteRunner {
   readonly spec: RouteSpec;
   run(ctx: RouteRunContext): Promise<void>;
+  /** The route's counters and live gauges, readable during and after a run. */
+  stats(): RouteStats;
 }
+
+/** A route's stats: {@link JetStreamRouteStats} for JetStream routes (they have `held`), {@link CoreRouteStats} for core routes. */
+export type RouteStats = JetStreamRouteStats | CoreRouteStats;
 
 /** Builds the runner for a validated route spec. */
 export type RouteRunnerFactory = (spec: RouteSpec) => RouteRunner;

@@ -63,9 +63,10 @@ export function deadLetterHeaders(m: JsMsg, spec: JetStreamRouteSpec, reason: st
  * Gives up on a message. With a DLQ: publish the original payload and headers there (msgID
  * `stream:seq`, so a re-run after a crash never stores it twice), wait for the PubAck, and only
  * then terminate; a failed publish naks instead, so the message is never lost. Without a DLQ:
- * terminate and log the reason.
+ * terminate and log the reason. Resolves true when the message was terminated (settled for
+ * good), false when it was nak'd for another try.
  */
-export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps): Promise<void> {
+export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps): Promise<boolean> {
   const { spec, logger } = deps;
   const fields = { seq: m.seq, deliveryCount: m.info.deliveryCount, reason };
   if (spec.dlq !== undefined) {
@@ -80,7 +81,7 @@ export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps)
         "dead-letter publish failed; message will be redelivered",
       );
       m.nak(deps.retryDelayMs);
-      return;
+      return false;
     }
     logger.warn({ ...fields, dlq: spec.dlq }, "message dead-lettered");
   } else {
@@ -88,4 +89,5 @@ export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps)
   }
   if (deps.termWithReason) m.term(reason);
   else m.term();
+  return true;
 }

@@ -5,7 +5,7 @@ import type {
   JetStreamManager,
   JsMsg,
 } from "@nats-io/jetstream";
-import pLimit, { type LimitFunction } from "p-limit";
+import type { Subscription } from "@nats-io/nats-core";
 import { match } from "ts-pattern";
 import type { RouteRunContext, RouteRunner } from "../broker/types.js";
 import {
@@ -21,8 +21,16 @@ import { fromJsMsg } from "../message/index.js";
 import { buildPipeline, invoke } from "../router/index.js";
 import type { Context, Handler, JetStreamRouteSpec, Message } from "../router/types.js";
 import { deadLetter, supportsTermReason } from "./dead-letter.js";
-import { provisionConsumer, requireDLQStream, requireStream, streamNotFound } from "./provision.js";
+import {
+  isConsumerNotFound,
+  provisionConsumer,
+  requireDLQStream,
+  requireStream,
+  streamNotFound,
+} from "./provision.js";
+import { SeqRanges } from "./seq-ranges.js";
 import { backoffDelay, decideSettlement, type Settlement } from "./settle.js";
+import { type JetStreamRouteStats, StatsCounter } from "./stats.js";
 
 /**
  * After the shutdown grace period has aborted their signals, how long handlers that ignore the
@@ -41,6 +49,24 @@ export const ABANDON_AFTER_MS = 5_000;
 export const IDLE_HEARTBEAT_MS = 2_000;
 
 /**
+ * How often, while messages are being settled, the engine reads the consumer's ack floor. A
+ * lost consumer is recreated from the last floor seen, so this bounds how much is redelivered
+ * after a deletion (messages this engine settled are then acked again without running their
+ * handler, so the cost is a redelivery, not a second run). One consumer-info request per route
+ * per interval, and none while the route is idle.
+ */
+export const FLOOR_REFRESH_MS = 2_000;
+
+/** Consumer-info requests before releasing held messages at shutdown; see `#releaseHeld`. */
+const RELEASE_INFO_ATTEMPTS = 5;
+
+/** A JetStream route runner; `stats()` reads its counters at any time, during or after a run. */
+export interface JetStreamRouteRunner extends RouteRunner {
+  readonly spec: JetStreamRouteSpec;
+  stats(): JetStreamRouteStats;
+}
+
+/**
  * The runner of a JetStream route: provisions the durable pull consumer, consumes with at most
  * `concurrency` handlers and `concurrency + prefetch` messages held, settles each message from
  * its handler's result (ack, nak with backoff, dead-letter), recreates a lost consumer, and
@@ -49,8 +75,16 @@ export const IDLE_HEARTBEAT_MS = 2_000;
  * const runner = jetStreamRunner(buildRouteSpec(route("charge", handler, withStream("ORDERS"))) as JetStreamRouteSpec);
  * await runner.run(ctx);
  */
-export function jetStreamRunner(spec: JetStreamRouteSpec): RouteRunner {
-  return { spec, run: (ctx) => new JetStreamEngine(spec, ctx).run() };
+export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner {
+  const counter = new StatsCounter();
+  // Settled sequences and the ack floor outlive one run: a second run of the same runner
+  // still skips replays of what it settled.
+  const settled = new SeqRanges();
+  return Object.freeze({
+    spec,
+    stats: () => counter.snapshot(),
+    run: (ctx: RouteRunContext) => new JetStreamEngine(spec, ctx, counter, settled).run(),
+  });
 }
 
 /** One message handed to a worker. */
@@ -67,14 +101,29 @@ class JetStreamEngine {
   readonly #ctx: RouteRunContext;
   readonly #log: Logger;
   readonly #pipeline: Handler;
-  readonly #limit: LimitFunction;
   /** Handlers see this signal; it aborts when the shutdown grace period ends. */
   readonly #grace = new AbortController();
   readonly #jobs = new Map<Job, Promise<void>>();
   readonly #termWithReason: boolean;
+  readonly #stats: StatsCounter;
+  /** Stream sequences this engine acked or terminated above `#floor`. */
+  readonly #settled: SeqRanges;
+  /** Aborted on halt or failure: ends the waits between consumer re-creation attempts. */
+  readonly #stop = new AbortController();
+  /** The highest ack floor seen on the consumer: every sequence at or below it is acked. */
+  #floor = 0;
+  /** Something was settled since the floor was last read. */
+  #settledSinceRefresh = false;
+  #refreshing: Promise<void> | undefined;
   #busy = 0;
   #wake: (() => void) | undefined;
   #messages: ConsumerMessages | undefined;
+  /** Messages yielded after the session began to stop, released by `#releaseHeld`. */
+  readonly #held: JsMsg[] = [];
+  /** Messages taken from `#messages`' iterator; reset per consume cycle. */
+  #taken = 0;
+  /** `#messages` was told to stop pulling (drain started); reset per consume cycle. */
+  #pullStopped = false;
   #stopping = false;
   #failed = false;
   #fatal: unknown;
@@ -82,12 +131,27 @@ class JetStreamEngine {
   #lost = false;
   #started = false;
 
-  constructor(spec: JetStreamRouteSpec, ctx: RouteRunContext) {
+  constructor(
+    spec: JetStreamRouteSpec,
+    ctx: RouteRunContext,
+    stats: StatsCounter,
+    settled: SeqRanges,
+  ) {
     this.#spec = spec;
     this.#ctx = ctx;
+    this.#stats = stats;
+    this.#settled = settled;
+    stats.probe = () => ({
+      inFlight: this.#busy,
+      // Delivered into the nats.js buffer minus taken from it (getPending() also counts the
+      // pull callbacks queued in the iterator).
+      buffered:
+        this.#held.length +
+        (this.#messages === undefined ? 0 : this.#messages.getReceived() - this.#taken),
+      ackFloor: this.#floor,
+    });
     this.#log = ctx.logger;
     this.#pipeline = buildPipeline(spec, ctx.middleware);
-    this.#limit = pLimit(spec.concurrency);
     this.#termWithReason = supportsTermReason(ctx.conn.serverVersion());
   }
 
@@ -113,17 +177,56 @@ class JetStreamEngine {
     const jsm = await this.#ctx.conn.jetstreamManager();
     await requireStream(jsm, this.#spec);
     await requireDLQStream(jsm, this.#spec);
-    await provisionConsumer(jsm, this.#spec, this.#log);
-    while (!this.#halting) {
-      await this.#consumeOnce();
-      if (this.#lost && !this.#halting) await this.#recreate(jsm);
+    const { ackFloor } = await provisionConsumer(jsm, this.#spec, this.#log);
+    this.#raiseFloor(ackFloor);
+    const refresher = setInterval(() => this.#refreshFloor(jsm), FLOOR_REFRESH_MS);
+    try {
+      while (!this.#halting) {
+        await this.#consumeOnce(jsm);
+        if (this.#lost && !this.#halting) await this.#recreate(jsm);
+      }
+    } finally {
+      clearInterval(refresher);
+      await this.#refreshing;
     }
   }
 
+  /** Reads the consumer's ack floor when something was settled since the last read. */
+  #refreshFloor(jsm: JetStreamManager): void {
+    if (this.#refreshing !== undefined || !this.#settledSinceRefresh || this.#lost) return;
+    this.#settledSinceRefresh = false;
+    const { stream, durable } = this.#spec;
+    this.#refreshing = jsm.consumers
+      .info(stream, durable)
+      .then((info) => this.#raiseFloor(info.ack_floor.stream_seq))
+      .catch((err: unknown) => {
+        // A missing consumer is the status watcher's business; anything else is retried at
+        // the next tick.
+        if (!isConsumerNotFound(err)) this.#log.debug({ err }, "could not read the ack floor");
+      })
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
+  }
+
+  #raiseFloor(floor: number): void {
+    if (floor <= this.#floor) return;
+    this.#floor = floor;
+    this.#settled.dropThrough(floor);
+  }
+
+  #markSettled(seq: number): void {
+    if (seq <= this.#floor) return;
+    this.#settled.add(seq);
+    this.#settledSinceRefresh = true;
+  }
+
   /** One `consume()` session; ends at shutdown, on a fatal error, or when the consumer is lost. */
-  async #consumeOnce(): Promise<void> {
+  async #consumeOnce(jsm: JetStreamManager): Promise<void> {
     const { stream, durable, prefetch } = this.#spec;
     this.#lost = false;
+    this.#pullStopped = false;
+    this.#taken = 0;
     const consumer = await this.#ctx.conn.jetstream.consumers.get(stream, durable);
     const messages = await consumer.consume({
       max_messages: prefetch,
@@ -131,8 +234,8 @@ class JetStreamEngine {
     });
     this.#messages = messages;
     const status = messages.status();
-    const watching = this.#watch(status, messages);
-    if (this.#halting) messages.stop();
+    const watching = this.#watch(status);
+    if (this.#halting) this.#stopPulling();
     if (!this.#started) {
       this.#started = true;
       this.#ctx.onStarted();
@@ -146,14 +249,62 @@ class JetStreamEngine {
       // the iterator failed before getting there, so this await cannot hang.
       (status as { stop?: () => void }).stop?.();
       await watching;
+      await this.#releaseHeld(jsm);
+    }
+  }
+
+  /**
+   * Naks (bare: redelivered at once to the next consumer) what the drained session yielded
+   * without running it.
+   *
+   * First the server must forget this session's pull requests. nats-server 2.9 has a bug when
+   * a nak'd message is next in its redelivery queue and the only waiting pull requests are
+   * dead (their inbox unsubscribed): it pops the message off the queue, finds no live request,
+   * and "puts it back" by stepping its stream cursor back one. So the nak'd message returns
+   * only after ack wait, and the last message it delivered is sent again (even if it was
+   * acked). Measured on the 1k-in-flight shutdown: naking right after the drain hit it in
+   * every run tried, one info request first in 1 of 8, the loop below in 0 of 16. A
+   * consumer-info request makes the server drop waiting requests
+   * without interest before it answers (`num_waiting` then counts live ones only); a pull
+   * request nats.js published just before the drain may reach the consumer's queue after the
+   * info, so it is asked again until `num_waiting` is 0. With no dead requests left the
+   * server simply holds the naks for the next pull. When other instances pull from the same
+   * durable, their live requests keep `num_waiting` above 0 but also receive the naks, so the
+   * bug cannot happen; the few retries (at most ~100 ms) are then spent for nothing.
+   *
+   * Remaining at-least-once windows: a retry delay expiring during this shutdown.
+   */
+  async #releaseHeld(jsm: JetStreamManager): Promise<void> {
+    const held = this.#held.splice(0);
+    if (held.length === 0) return;
+    if (!this.#lost) await this.#forgetDeadPulls(jsm);
+    for (const m of held) this.#release(m);
+  }
+
+  async #forgetDeadPulls(jsm: JetStreamManager): Promise<void> {
+    const { stream, durable } = this.#spec;
+    for (let attempt = 0; attempt < RELEASE_INFO_ATTEMPTS; attempt++) {
+      if (this.#ctx.conn.nats.isClosed()) return;
+      try {
+        const info = await jsm.consumers.info(stream, durable);
+        if (info.num_waiting === 0) return;
+      } catch (err) {
+        this.#log.debug({ err }, "consumer info before release failed");
+        return;
+      }
+      await sleep(20);
     }
   }
 
   /**
    * Takes a message only when a worker is free (nats.js's consume-jobs pattern): nats.js sends
    * its next pull request only as its iterator is advanced, so holding back here bounds what is
-   * pulled to `concurrency + prefetch`. Once halting, what is still buffered is released with a
-   * bare nak (redelivered at once to whoever consumes next) without running a handler.
+   * pulled to `concurrency + prefetch`. Once halting, everything the iterator still yields
+   * (buffered, or arriving while the subscription drains; see `#stopPulling`) is kept and,
+   * once the iterator ends, released with a bare nak (`#releaseHeld`) without running a
+   * handler. A message this engine already settled (a replay after its consumer was recreated
+   * from an older ack floor, or a redelivery whose ack was lost) is acked again without
+   * running its handler a second time.
    */
   async #pump(messages: ConsumerMessages): Promise<void> {
     const it = messages[Symbol.asyncIterator]();
@@ -162,7 +313,10 @@ class JetStreamEngine {
         await this.#slotFree();
         const next = await it.next();
         if (next.done) break;
-        if (this.#halting || this.#lost) this.#release(next.value);
+        this.#taken++;
+        this.#stats.received++;
+        if (this.#settled.has(next.value.seq)) this.#ackReplay(next.value);
+        else if (this.#halting || this.#lost) this.#held.push(next.value);
         else this.#start(next.value);
       }
     } catch (err) {
@@ -199,7 +353,18 @@ class JetStreamEngine {
     wake?.();
   }
 
+  #ackReplay(m: JsMsg): void {
+    this.#stats.replaysSkipped++;
+    this.#log.debug({ seq: m.seq }, "already settled; acked again without running the handler");
+    try {
+      m.ack();
+    } catch (err) {
+      this.#log.debug({ err, seq: m.seq }, "could not ack a replayed message");
+    }
+  }
+
   #release(m: JsMsg): void {
+    this.#stats.released++;
     try {
       m.nak();
     } catch (err) {
@@ -211,7 +376,9 @@ class JetStreamEngine {
   #start(m: JsMsg): void {
     const job: Job = { m, working: undefined, abandoned: false };
     this.#busy++;
-    const done = this.#limit(() => this.#process(job)).finally(() => {
+    // #slotFree already bounds the workers (#busy < concurrency here), so no pool is needed:
+    // a p-limit queue would only add promises and microtask hops per message.
+    const done = this.#process(job).finally(() => {
       this.#jobs.delete(job);
       this.#busy--;
       this.#notify();
@@ -223,11 +390,12 @@ class JetStreamEngine {
   async #process(job: Job): Promise<void> {
     const { m } = job;
     const deliveryCount = m.info.deliveryCount;
-    const logger = this.#log.child({ seq: m.seq, deliveryCount });
+    const logger = new LazyChildLogger(this.#log, { seq: m.seq, deliveryCount });
     const every = Math.max(1, Math.floor(this.#spec.ackWaitMs / 2));
     job.working = setInterval(() => this.#working(m), every);
     try {
       const settlement = await this.#handle(m, deliveryCount, logger);
+      this.#stats.handled++;
       if (job.abandoned) return;
       await this.#settle(m, settlement, logger);
     } catch (err) {
@@ -272,20 +440,52 @@ class JetStreamEngine {
   }
 
   async #settle(m: JsMsg, settlement: Settlement, logger: Logger): Promise<void> {
+    // The common case skips the matcher: it costs more than the ack itself.
+    if (settlement.kind === "ack") return this.#ack(m);
+    const stats = this.#stats;
     await match(settlement)
-      .with({ kind: "ack" }, () => m.ack())
-      .with({ kind: "nak" }, ({ delayMs }) => m.nak(delayMs))
-      .with({ kind: "dead-letter" }, ({ reason }) =>
-        deadLetter(m, reason, {
+      .with({ kind: "nak" }, ({ delayMs }) => {
+        m.nak(delayMs);
+        stats.nakd++;
+      })
+      .with({ kind: "dead-letter" }, async ({ reason }) => {
+        const terminated = await deadLetter(m, reason, {
           conn: this.#ctx.conn,
           spec: this.#spec,
           logger,
           termWithReason: this.#termWithReason,
           retryDelayMs: backoffDelay(this.#spec, m.info.deliveryCount, logger),
-        }),
-      )
+        });
+        if (terminated) {
+          stats.deadLettered++;
+          this.#markSettled(m.seq);
+        } else {
+          stats.nakd++;
+        }
+      })
       .exhaustive();
   }
+
+  #ack(m: JsMsg): void {
+    // Acks are batched per event-loop turn: nats.js writes what is queued when it flushes, so
+    // one socket write carries every ack of the turn instead of one write (a syscall) per
+    // message, which was the largest cost of a fast route. #drain sends what is left.
+    if (this.#acks.push(m) === 1) setImmediate(this.#sendAcks);
+    this.#stats.acked++;
+    this.#markSettled(m.seq);
+  }
+
+  readonly #acks: JsMsg[] = [];
+  readonly #sendAcks = (): void => {
+    for (const m of this.#acks.splice(0)) {
+      try {
+        m.ack();
+      } catch (err) {
+        // A closed connection: the server redelivers after ack wait.
+        this.#log.warn({ err, seq: m.seq }, "could not send an ack");
+      }
+    }
+  };
 
   #working(m: JsMsg): void {
     try {
@@ -295,13 +495,13 @@ class JetStreamEngine {
     }
   }
 
-  #watch(status: AsyncIterable<ConsumerNotification>, messages: ConsumerMessages): Promise<void> {
+  #watch(status: AsyncIterable<ConsumerNotification>): Promise<void> {
     return (async () => {
-      for await (const s of status) this.#onStatus(s, messages);
+      for await (const s of status) this.#onStatus(s);
     })().catch((err: unknown) => this.#log.warn({ err }, "consumer status watch ended"));
   }
 
-  #onStatus(s: ConsumerNotification, messages: ConsumerMessages): void {
+  #onStatus(s: ConsumerNotification): void {
     const { stream, durable, name, onConsumerLost } = this.#spec;
     switch (s.type) {
       case "consumer_deleted":
@@ -315,7 +515,7 @@ class JetStreamEngine {
         } else if (!this.#lost && !this.#halting) {
           this.#log.warn({ status: s.type, stream, durable }, "consumer lost; recreating it");
           this.#lost = true;
-          messages.stop();
+          this.#stopPulling();
           this.#notify();
         }
         return;
@@ -340,26 +540,90 @@ class JetStreamEngine {
     }
   }
 
-  /** Re-provisions a lost consumer, retrying transient failures until shutdown. */
+  /**
+   * Re-provisions a lost consumer, retrying transient failures until shutdown. It starts after
+   * the last ack floor seen rather than at the stream's first message: everything at or below
+   * a past floor was acked for good, so nothing unsettled is skipped (messages in flight when
+   * the consumer vanished, nak'd ones waiting out a retry delay, and ones another instance
+   * held are all above it). What lies between that floor and the last settlement is
+   * redelivered; what this engine settled there is acked again without running its handler
+   * (see #pump); what another instance on the same durable settled there runs again
+   * (at-least-once).
+   */
   async #recreate(jsm: JetStreamManager): Promise<void> {
     for (let attempt = 1; !this.#halting; attempt++) {
       try {
-        const result = await provisionConsumer(jsm, this.#spec, this.#log);
-        this.#log.warn({ result, durable: this.#spec.durable }, "consumer recreated");
+        const startAfter = this.#floor;
+        const { result, ackFloor } = await provisionConsumer(
+          jsm,
+          this.#spec,
+          this.#log,
+          startAfter,
+        );
+        this.#raiseFloor(ackFloor);
+        this.#stats.consumerRecreated++;
+        this.#log.warn(
+          { result, durable: this.#spec.durable, startSeq: startAfter + 1 },
+          "consumer recreated",
+        );
         return;
       } catch (err) {
         if (isJetrouteError(err, ErrorCode.StreamNotFound)) throw err;
         this.#log.warn({ err, attempt }, "could not recreate consumer; retrying");
-        await sleep(Math.min(250 * attempt, 5_000), undefined, { signal: this.#ctx.signal }).catch(
-          () => {},
-        );
+        await sleep(Math.min(250 * attempt, 5_000), undefined, {
+          signal: this.#stop.signal,
+        }).catch(() => {});
       }
     }
   }
 
+  /**
+   * Stops the current consume session without losing what the server is sending.
+   *
+   * nats.js's `stop()` unsubscribes the pull inbox at once, but the server keeps the open pull
+   * request until it is filled or expires (30 s). Whatever the server put on the wire before
+   * it processed the UNSUB reaches a client with no subscription and is dropped: the server
+   * counts it as delivered, so it comes back only after ack wait (and may then land in the
+   * next run). Draining the subscription instead sends the UNSUB and a PING and keeps
+   * delivering until the PONG: the server handles both in order, so everything it sent to the
+   * inbox arrives before the drain completes, reaches the iterator, and is released by #pump.
+   * Once the UNSUB is processed the server skips pull requests without interest (it checks the
+   * reply subject before each delivery), so the nak'd messages are not sent to the dead inbox
+   * either; they wait for the next consumer. nats.js ends the iterator when a drained
+   * subscription closes.
+   *
+   * What remains at-least-once: the server decides a delivery (after checking interest) and
+   * routes it a moment later, so a message caught in that gap when the UNSUB lands is dropped
+   * by the server; and a connection lost mid-shutdown drops whatever was on the wire. Both come
+   * back after ack wait, never lost.
+   *
+   * nats.js exposes no drain for `consume()`, so this reaches for its subscription; if the
+   * field ever disappears it falls back to `stop()` (correct, with the wider window above).
+   */
+  #stopPulling(): void {
+    const messages = this.#messages;
+    if (messages === undefined || this.#pullStopped) return;
+    this.#pullStopped = true;
+    const sub = (messages as unknown as { sub?: Subscription }).sub;
+    if (
+      sub === undefined ||
+      typeof sub.drain !== "function" ||
+      sub.isClosed() ||
+      this.#ctx.conn.nats.isClosed()
+    ) {
+      messages.stop();
+      return;
+    }
+    sub.drain().catch((err: unknown) => {
+      this.#log.debug({ err }, "could not drain the pull subscription; stopping it");
+      messages.stop();
+    });
+  }
+
   #halt(): void {
     this.#stopping = true;
-    this.#messages?.stop();
+    this.#stop.abort();
+    this.#stopPulling();
     this.#notify();
   }
 
@@ -369,7 +633,8 @@ class JetStreamEngine {
       this.#fatal = err;
       this.#log.error({ err }, "route failed; draining");
     }
-    this.#messages?.stop();
+    this.#stop.abort();
+    this.#stopPulling();
     this.#notify();
   }
 
@@ -389,6 +654,7 @@ class JetStreamEngine {
       );
       if (!(await this.#jobsDoneWithin(ABANDON_AFTER_MS))) this.#abandonAll();
     }
+    this.#sendAcks();
     const nc = this.#ctx.conn.nats;
     if (!nc.isClosed()) {
       await nc.flush().catch((err: unknown) => this.#log.warn({ err }, "flush after drain failed"));
@@ -412,6 +678,7 @@ class JetStreamEngine {
     const seqs: number[] = [];
     for (const job of this.#jobs.keys()) {
       job.abandoned = true;
+      this.#stats.abandoned++;
       clearInterval(job.working);
       job.working = undefined;
       seqs.push(job.m.seq);
@@ -420,5 +687,41 @@ class JetStreamEngine {
       { seqs },
       "handlers ignored the shutdown signal; abandoned (redelivered after ack wait)",
     );
+  }
+}
+
+/**
+ * A child logger made on first use. pino's `child()` serializes its bindings and costs more
+ * than a noop handler; most messages never log, so each message's logger is made only if used.
+ */
+class LazyChildLogger implements Logger {
+  readonly #parent: Logger;
+  readonly #bindings: Record<string, unknown>;
+  #child: Logger | undefined;
+
+  constructor(parent: Logger, bindings: Record<string, unknown>) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+  }
+
+  get #log(): Logger {
+    this.#child ??= this.#parent.child(this.#bindings);
+    return this.#child;
+  }
+
+  debug(obj: object, msg?: string): void {
+    this.#log.debug(obj, msg);
+  }
+  info(obj: object, msg?: string): void {
+    this.#log.info(obj, msg);
+  }
+  warn(obj: object, msg?: string): void {
+    this.#log.warn(obj, msg);
+  }
+  error(obj: object, msg?: string): void {
+    this.#log.error(obj, msg);
+  }
+  child(bindings: Record<string, unknown>): Logger {
+    return this.#log.child(bindings);
   }
 }

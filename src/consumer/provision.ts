@@ -119,16 +119,30 @@ export function consumerChanges(
 /** What provisioning did to the durable consumer. */
 export type ProvisionResult = "created" | "updated" | "unchanged";
 
+/** What provisioning did, and the consumer's ack floor (stream sequence) as it found it. */
+export interface Provisioned {
+  readonly result: ProvisionResult;
+  /** Every stream sequence `<= ackFloor` is acknowledged; 0 when nothing is. */
+  readonly ackFloor: number;
+}
+
 /**
  * Makes the route's durable consumer match the route: reads its info, adds it when missing,
  * and updates it explicitly when it differs (`consumers.add` with a changed config fails on
  * 2.10+), logging each changed field as `old -> new`.
+ *
+ * `startAfter` (a stream sequence) applies only when the consumer has to be created: it then
+ * starts at `startAfter + 1` (`deliver_policy: by_start_sequence`) instead of replaying the
+ * whole stream. The engine passes the last ack floor it saw when a consumer it was using
+ * disappeared: everything at or below a past ack floor was acked for good, so nothing unsettled
+ * is skipped, and a deleted consumer does not replay a limits stream from its first message.
  */
 export async function provisionConsumer(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
   logger: Logger,
-): Promise<ProvisionResult> {
+  startAfter = 0,
+): Promise<Provisioned> {
   const desired = desiredConsumerConfig(spec);
   let info: ConsumerInfo | undefined;
   try {
@@ -139,12 +153,28 @@ export async function provisionConsumer(
   }
   try {
     if (info === undefined) {
-      await jsm.consumers.add(spec.stream, desired);
-      logger.info({ stream: spec.stream, durable: spec.durable }, "consumer created");
-      return "created";
+      const config: Partial<ConsumerConfig> =
+        startAfter > 0
+          ? {
+              ...desired,
+              deliver_policy: DeliverPolicy.StartSequence,
+              opt_start_seq: startAfter + 1,
+            }
+          : desired;
+      const created = await jsm.consumers.add(spec.stream, config);
+      logger.info(
+        {
+          stream: spec.stream,
+          durable: spec.durable,
+          ...(startAfter > 0 ? { startSeq: startAfter + 1 } : {}),
+        },
+        "consumer created",
+      );
+      return { result: "created", ackFloor: created.ack_floor.stream_seq };
     }
+    const ackFloor = info.ack_floor.stream_seq;
     const changes = consumerChanges(info.config, desired);
-    if (changes.length === 0) return "unchanged";
+    if (changes.length === 0) return { result: "unchanged", ackFloor };
     const {
       durable_name: _name,
       ack_policy: _ack,
@@ -160,7 +190,7 @@ export async function provisionConsumer(
       },
       "consumer updated",
     );
-    return "updated";
+    return { result: "updated", ackFloor };
   } catch (cause) {
     if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
     throw cause;

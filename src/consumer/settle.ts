@@ -52,13 +52,14 @@ export function decideSettlement(
   spec: JetStreamRouteSpec,
   logger: Logger,
 ): Settlement {
+  // The common case, without the closures and matchers below (a measurable per-message cost).
+  if (result.kind === "value") return ACK;
   const retryOrDeadLetter = (delayMs: number | undefined, why: string): Settlement =>
     isFinalDelivery(spec, deliveryCount)
       ? { kind: "dead-letter", reason: `${why} (delivery ${deliveryCount} of ${spec.maxDeliver})` }
       : { kind: "nak", delayMs: delayMs ?? backoffDelay(spec, deliveryCount, logger) };
 
   return match(result)
-    .with({ kind: "value" }, () => ACK)
     .with({ kind: "outcome" }, ({ outcome }) => settleOutcome(outcome, retryOrDeadLetter))
     .with({ kind: "error" }, ({ error }) =>
       match(spec.errorPolicy)

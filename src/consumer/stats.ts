@@ -1,0 +1,78 @@
+/**
+ * Counters and gauges of a JetStream route, cumulative over its runner's runs; the gauges
+ * (`inFlight`, `buffered`, `held`, `ackFloor`) are read live from the current run.
+ */
+export interface JetStreamRouteStats {
+  /** Messages taken from the consumer (each delivery counts, redeliveries too). */
+  readonly received: number;
+  /** Handlers that finished, whatever their result. */
+  readonly handled: number;
+  /** Messages acked after their handler. */
+  readonly acked: number;
+  /** Messages nak'd for a later retry (including dead-letter publishes that failed). */
+  readonly nakd: number;
+  /** Messages terminated as dead letters (copied to the DLQ first when the route has one). */
+  readonly deadLettered: number;
+  /** Messages handed back unprocessed at shutdown or when the consumer was lost. */
+  readonly released: number;
+  /** Redeliveries of messages this route had already settled, acked without a second run. */
+  readonly replaysSkipped: number;
+  /** Times the durable consumer was found gone and created again. */
+  readonly consumerRecreated: number;
+  /** Handlers still running after the shutdown grace and abandon periods. */
+  readonly abandoned: number;
+  /** Handlers running or settling now (never more than the route's concurrency). */
+  readonly inFlight: number;
+  /** Messages received from the server and waiting in the client for a worker. */
+  readonly buffered: number;
+  /**
+   * `inFlight + buffered`: messages this process holds, received but not settled. Bounded by
+   * `concurrency + prefetch` whatever the backlog.
+   */
+  readonly held: number;
+  /** The consumer's last known ack floor (a stream sequence; 0 when nothing is acked). */
+  readonly ackFloor: number;
+}
+
+/** Live gauges of the running engine. */
+export interface EngineGauges {
+  readonly inFlight: number;
+  readonly buffered: number;
+  readonly ackFloor: number;
+}
+
+const IDLE: EngineGauges = Object.freeze({ inFlight: 0, buffered: 0, ackFloor: 0 });
+
+/** The mutable side of {@link JetStreamRouteStats}, owned by the runner. */
+export class StatsCounter {
+  received = 0;
+  handled = 0;
+  acked = 0;
+  nakd = 0;
+  deadLettered = 0;
+  released = 0;
+  replaysSkipped = 0;
+  consumerRecreated = 0;
+  abandoned = 0;
+  /** Set by the running engine; reads its gauges. */
+  probe: () => EngineGauges = () => IDLE;
+
+  snapshot(): JetStreamRouteStats {
+    const { inFlight, buffered, ackFloor } = this.probe();
+    return Object.freeze({
+      received: this.received,
+      handled: this.handled,
+      acked: this.acked,
+      nakd: this.nakd,
+      deadLettered: this.deadLettered,
+      released: this.released,
+      replaysSkipped: this.replaysSkipped,
+      consumerRecreated: this.consumerRecreated,
+      abandoned: this.abandoned,
+      inFlight,
+      buffered,
+      held: inFlight + buffered,
+      ackFloor,
+    });
+  }
+}

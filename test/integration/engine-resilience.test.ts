@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Broker } from "../../src/broker/index.js";
+import { connect, withReconnectWait, withServers } from "../../src/conn/index.js";
+import type { JetStreamRouteStats } from "../../src/consumer/index.js";
+import { DeadLetterHeader } from "../../src/consumer/index.js";
+import {
+  ack,
+  fixed,
+  reject,
+  retry,
+  route,
+  withAckWait,
+  withBackoff,
+  withConcurrency,
+  withDLQ,
+  withPrefetch,
+  withStream,
+  withSubject,
+} from "../../src/router/index.js";
+import { startServer } from "../../src/testing/index.js";
+import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+import {
+  consumerInfo,
+  gate,
+  makeStream,
+  publishMany,
+  runBroker,
+  storedMessages,
+  unique,
+  until,
+  useConnection,
+} from "./engine-support.js";
+
+checkLeaksAfterAll();
+
+/** The stats of JetStream route `name`. */
+function jsStats(broker: Broker, name: string): JetStreamRouteStats {
+  const s = broker.stats()[name];
+  assert.ok(s !== undefined && "held" in s, `no JetStream stats for ${name}`);
+  return s;
+}
+
+describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
+  const server = await useServer();
+  const conn = await useConnection(server.url);
+
+  it("keeps a handler running three times the ack wait without a redelivery, and acks it once", async () => {
+    const stream = unique("LONG");
+    const prefix = await makeStream(conn, stream);
+    const deliveries: number[] = [];
+    let finished = false;
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "long",
+          async (msg) => {
+            deliveries.push(msg.deliveryCount);
+            await sleep(3_000);
+            finished = true;
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+          // Two workers: a redelivery would start at once instead of waiting behind the first.
+          withConcurrency(2),
+          withAckWait("1s"),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.slow`, 1);
+    await until(() => finished);
+    await until(async () => (await consumerInfo(conn, stream, "long")).num_ack_pending === 0);
+    const info = await consumerInfo(conn, stream, "long");
+    await run.stop();
+    assert.deepEqual(deliveries, [1]);
+    assert.equal(info.num_redelivered, 0);
+    assert.equal(jsStats(run.broker, "long").acked, 1);
+  });
+
+  it("recreates a deleted consumer from its last ack floor, without processing acked messages again", async () => {
+    const stream = unique("FLOOR");
+    const prefix = await makeStream(conn, stream);
+    const calls = new Map<number, number>();
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "floored",
+          async (msg) => {
+            const seq = msg.streamSequence ?? -1;
+            calls.set(seq, (calls.get(seq) ?? 0) + 1);
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.a`, 20);
+    // The engine reads the ack floor every couple of seconds while it settles messages.
+    await until(() => jsStats(run.broker, "floored").ackFloor === 20);
+    const jsm = await conn.jetstreamManager();
+    await jsm.consumers.delete(stream, "floored");
+    await until(() => run.logger.lines.some((l) => l.msg === "consumer recreated"));
+    const info = await consumerInfo(conn, stream, "floored");
+    await publishMany(conn, `${prefix}.b`, 5);
+    await until(() => calls.size === 25);
+    await run.stop();
+    assert.equal(info.config.deliver_policy, "by_start_sequence");
+    assert.equal(info.config.opt_start_seq, 21);
+    assert.deepEqual(
+      [...calls.values()].filter((n) => n !== 1),
+      [],
+    );
+    const warn = run.logger.lines.find((l) => l.msg === "consumer lost; recreating it");
+    assert.equal(warn?.level, "warn");
+  });
+
+  it("redelivers a message waiting out a retry delay when its consumer is deleted, and skips the acked ones replayed with it", async () => {
+    const stream = unique("PINNED");
+    const prefix = await makeStream(conn, stream);
+    const calls = new Map<number, number>();
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "pinned",
+          async (msg) => {
+            const seq = msg.streamSequence ?? -1;
+            const first = !calls.has(seq);
+            calls.set(seq, (calls.get(seq) ?? 0) + 1);
+            // The first message waits a minute after its first run, pinning the ack floor at 0
+            // while the others are acked above it.
+            return seq === 1 && first ? retry({ delay: "60s" }) : ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.a`, 10);
+    await until(() => calls.size === 10 && jsStats(run.broker, "pinned").acked === 9);
+    const jsm = await conn.jetstreamManager();
+    await jsm.consumers.delete(stream, "pinned");
+    // Recreated from floor 0, the consumer replays 1..10: 1 runs again (never acked), 2..10
+    // are acked without their handler.
+    await until(() => calls.get(1) === 2);
+    await until(() => jsStats(run.broker, "pinned").replaysSkipped === 9);
+    await until(async () => (await consumerInfo(conn, stream, "pinned")).num_ack_pending === 0);
+    await run.stop();
+    assert.deepEqual(
+      [...calls.entries()].filter(([seq, n]) => n !== (seq === 1 ? 2 : 1)),
+      [],
+    );
+  });
+
+  it("leaves the original for redelivery when the DLQ publish fails, and dead-letters it once the DLQ stream is back", async () => {
+    const stream = unique("DLQFAIL");
+    const dlqStream = unique("DLQGONE");
+    const prefix = await makeStream(conn, stream);
+    const dlqPrefix = await makeStream(conn, dlqStream);
+    const dlq = `${dlqPrefix}.dead`;
+    const held = gate();
+    let deliveries = 0;
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "poisoned",
+          async () => {
+            deliveries++;
+            if (deliveries === 1) await held.promise;
+            return reject("poison");
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+          withDLQ(dlq),
+          withBackoff(fixed("200ms")),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.x`, 1);
+    await until(() => deliveries === 1);
+    const jsm = await conn.jetstreamManager();
+    await jsm.streams.delete(dlqStream);
+    held.open();
+    await until(() =>
+      run.logger.lines.some(
+        (l) => l.msg === "dead-letter publish failed; message will be redelivered",
+      ),
+    );
+    // Not terminated: it comes back and fails again while the DLQ stream is missing.
+    await until(() => deliveries >= 2);
+    await makeStream(conn, dlqStream);
+    await until(async () => (await storedMessages(conn, dlqStream)).length === 1);
+    await until(async () => (await consumerInfo(conn, stream, "poisoned")).num_ack_pending === 0);
+    await run.stop();
+    const [dead] = await storedMessages(conn, dlqStream);
+    assert.ok(Number(dead?.header.get(DeadLetterHeader.DeliveryCount)) >= 2);
+    const stats = jsStats(run.broker, "poisoned");
+    assert.equal(stats.deadLettered, 1);
+    assert.ok(stats.nakd >= 1);
+  });
+
+  it("after an abort with 1k messages in flight, a restarted broker processes every other message and none that was acked", async () => {
+    const stream = unique("SIGTERM");
+    const prefix = await makeStream(conn, stream);
+    const total = 1_000;
+    const options = [
+      withStream(stream),
+      withSubject(`${prefix}.>`),
+      withConcurrency(32),
+      withPrefetch(64),
+    ];
+    const ackedFirst = new Set<number>();
+    const one = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "worker",
+          async (msg) => {
+            await sleep(5);
+            // The engine acks every handler that finishes, within the grace period too.
+            ackedFirst.add(msg.streamSequence ?? -1);
+            return ack();
+          },
+          ...options,
+        ),
+      ),
+    );
+    await one.broker.started();
+    await publishMany(conn, `${prefix}.job`, total);
+    // Abort as soon as the first wave finished: about 970 messages are still outstanding
+    // (running, buffered, on the wire or not yet pulled).
+    await until(() => ackedFirst.size >= 32);
+    await one.stop();
+    assert.ok(ackedFirst.size < total, "the first run must stop with messages outstanding");
+
+    // A new process would have a new connection.
+    const conn2 = await useConnection(server.url);
+    const seenSecond = new Map<number, number>();
+    const two = runBroker(conn2, (b) =>
+      b.register(
+        route(
+          "worker",
+          async (msg) => {
+            const seq = msg.streamSequence ?? -1;
+            seenSecond.set(seq, (seenSecond.get(seq) ?? 0) + 1);
+            return ack();
+          },
+          ...options,
+        ),
+      ),
+    );
+    await two.broker.started();
+    // No ack-wait timeout is needed for this: released messages come back at once.
+    await until(() => ackedFirst.size + seenSecond.size >= total);
+    await until(async () => {
+      const info = await consumerInfo(conn2, stream, "worker");
+      return info.num_ack_pending === 0 && info.num_pending === 0;
+    });
+    await two.stop();
+    const union = new Set([...ackedFirst, ...seenSecond.keys()]);
+    assert.equal(union.size, total);
+    assert.deepEqual(
+      [...seenSecond.keys()].filter((seq) => ackedFirst.has(seq)),
+      [],
+    );
+    assert.deepEqual(
+      [...seenSecond.entries()].filter(([, n]) => n !== 1),
+      [],
+    );
+  });
+});
+
+describe("JetStream engine: server restart", { timeout: 30_000 }, async () => {
+  const server = await startServer();
+  const conn = await connect(withServers(server.url), withReconnectWait("100ms"));
+  after(async () => {
+    await conn.close();
+    await server.stop();
+  });
+
+  it("keeps running through a server restart, reconnects, and loses no message", async () => {
+    const stream = unique("RESTART");
+    const prefix = await makeStream(conn, stream);
+    const seen = new Map<number, number>();
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "survivor",
+          async (msg) => {
+            await sleep(20);
+            const i = msg.json<{ i: number }>().i;
+            seen.set(i, (seen.get(i) ?? 0) + 1);
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+          withConcurrency(2),
+          withAckWait("2s"),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.before`, 20);
+    await until(() => seen.size >= 3);
+    // Handlers are mid-flight: their acks are lost with the connection and the messages
+    // redeliver after ack wait.
+    await server.restart();
+    let published = 0;
+    while (published < 20) {
+      try {
+        await conn.jetstream.publish(`${prefix}.after`, JSON.stringify({ i: 100 + published }));
+        published++;
+      } catch {
+        await sleep(100);
+      }
+    }
+    await until(() => seen.size === 40);
+    let failed = false;
+    run.done.catch(() => {
+      failed = true;
+    });
+    await sleep(0);
+    assert.equal(failed, false);
+    await run.stop();
+  });
+});
