@@ -7,8 +7,8 @@ export interface BenchContext {
   /** The jetroute side's connection, from jetroute's `connect()`. */
   readonly conn: Connection;
   /**
-   * The raw side's own connection, made with nats.js defaults (as a user of the bare client
-   * would), so connection-level tuning in jetroute counts in jetroute's favour or against it.
+   * The raw side's own connection, made with the same nats.js options as jetroute's (its
+   * defaults: async traces on), so neither side gets cheaper error objects than the other.
    */
   readonly raw: { readonly nc: NatsConnection; readonly js: JetStreamClient };
   /** The server's `nats://` URL, for measures that need connections of their own. */
@@ -19,20 +19,37 @@ export interface BenchContext {
   log(line: string): void;
 }
 
-/** One measure's outcome: the median throughput of each side. */
+/**
+ * One measure's outcome. `raw` and `jetroute` are figures in `unit` (the median of the
+ * rounds); `ratio` is what the goal is compared with: jetroute / raw unless the measure says
+ * otherwise (`ratioOf`), e.g. jetroute / the ideal rate of an I/O-bound handler.
+ */
 export interface MeasureOutcome {
-  readonly rawMsgPerSec: number;
-  readonly jetrouteMsgPerSec: number;
-  /** Messages per round, for the report. */
+  /** Messages (or requests) per round, for the report. */
   readonly messages: number;
+  /** Rounds per side the figures are the median of. @default the context's rounds */
+  readonly rounds?: number;
+  /** @default "msg/s" */
+  readonly unit?: string;
+  /** The raw client's figure; absent for measures with no raw side (RSS). */
+  readonly raw?: number;
+  readonly jetroute: number;
+  /** @default jetroute / raw */
+  readonly ratio?: number;
+  /** What the ratio divides by. @default "raw" */
+  readonly ratioOf?: string;
+  /** The ratio this measure should reach (issue 5's goals). */
+  readonly goal?: number;
+  /** Further numbers worth keeping (latencies, drops, RSS samples). */
+  readonly details?: Readonly<Record<string, number | string>>;
 }
 
 /**
  * A benchmark comparing the raw nats.js client with jetroute doing the same work. Files in
- * `bench/measures/` export one as `measure`; `bench/index.ts` lists them.
+ * `bench/measures/` export them; `bench/index.ts` lists them.
  */
 export interface Measure {
-  /** Short, stable, used in `ratio <name> <value>` lines and results.json. */
+  /** Short, stable, used in `ratio <name> <value>` lines, results.json and `BENCH_ONLY`. */
   readonly name: string;
   /** One line saying what is measured. */
   readonly description: string;

@@ -1,6 +1,6 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
 import { createProducer } from "../../src/producer/index.js";
 import { alternate } from "../rounds.js";
+import { rawWindowed } from "../support.js";
 import type { BenchContext, Measure } from "../types.js";
 
 const WINDOW = 1000;
@@ -26,7 +26,7 @@ export const measure: Measure = {
         withFreshStream(ctx, `raw${round}`, async (subject) => {
           const n = count(round);
           const started = performance.now();
-          await rawWindowed(ctx.raw.js, subject, payload, n);
+          await rawWindowed(ctx.raw.js, subject, payload, n, WINDOW);
           return { messages: n, ms: performance.now() - started };
         }),
       (round) =>
@@ -39,43 +39,12 @@ export const measure: Measure = {
           return { messages: n, ms };
         }),
     );
-    return { rawMsgPerSec: result.raw, jetrouteMsgPerSec: result.jetroute, messages: MESSAGES };
+    return { raw: result.raw, jetroute: result.jetroute, messages: MESSAGES, goal: 0.95 };
   },
 };
 
 function* items(subject: string, payload: Uint8Array, n: number) {
   for (let i = 0; i < n; i++) yield { subject, payload };
-}
-
-/** The raw client the way its docs suggest: up to WINDOW publishes awaiting their ack. */
-async function rawWindowed(
-  js: JetStreamClient,
-  subject: string,
-  payload: Uint8Array,
-  n: number,
-): Promise<void> {
-  let inFlight = 0;
-  let failed: unknown;
-  let wake: (() => void) | undefined;
-  const done = () => {
-    inFlight--;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const wait = async (max: number) => {
-    while (inFlight > max) await new Promise<void>((r) => (wake = r));
-  };
-  for (let i = 0; i < n; i++) {
-    if (inFlight >= WINDOW) await wait(WINDOW - 1);
-    inFlight++;
-    js.publish(subject, payload).then(done, (err: unknown) => {
-      failed ??= err;
-      done();
-    });
-  }
-  await wait(0);
-  if (failed) throw failed;
 }
 
 /** A file-store stream just for this round, deleted afterwards (outside the timed part). */

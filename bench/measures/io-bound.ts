@@ -1,0 +1,147 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { AckPolicy } from "@nats-io/jetstream";
+import {
+  Broker,
+  route,
+  withConcurrency,
+  withConnection,
+  withDurable,
+  withPrefetch,
+  withShutdownTimeout,
+  withStream,
+  withSubject,
+} from "../../src/index.js";
+import { alternate } from "../rounds.js";
+import { acksSent, dropStream, prefilledStream, signalled, verifyAllAcked } from "../support.js";
+import type { BenchContext, Measure } from "../types.js";
+
+const MESSAGES = Number(process.env.BENCH_IO_MESSAGES ?? 20_000);
+const CONCURRENCY = 64;
+const WORK_MS = 2;
+/** Both sides pull as many messages ahead as they run (jetroute's default prefetch). */
+const PREFETCH = Number(process.env.BENCH_IO_PREFETCH ?? CONCURRENCY);
+const IDEAL = CONCURRENCY / (WORK_MS / 1000);
+const STREAM = "BENCH_IO";
+const SUBJECT = "bench.io";
+
+/**
+ * An I/O-bound handler (`await sleep(2)`) at concurrency 64: the ideal is 64 / 2 ms = 32k msg/s.
+ * The ratio is jetroute against that ideal (goal 0.80); the raw side is nats.js `consume()`
+ * with a p-limit-style bound (wait for a free slot before taking the next message, as in the
+ * nats.js consume-jobs example), reported beside it, and so is the rate the same sleeps reach
+ * with no NATS at all (timers fire late, so the ideal is out of reach on any machine).
+ */
+export const measure: Measure = {
+  name: "io-bound-c64",
+  description: `JetStream consume, handler awaits ${WORK_MS} ms, concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`,
+  async run(ctx) {
+    await prefilledStream(ctx, STREAM, SUBJECT, MESSAGES);
+    try {
+      const result = await alternate(
+        ctx,
+        (round) => rawRound(ctx, `io-raw-${round}`),
+        (round) => jetrouteRound(ctx, `io-jr-${round}`),
+      );
+      const ceiling = await timerCeiling();
+      return {
+        raw: result.raw,
+        jetroute: result.jetroute,
+        ratio: result.jetroute / IDEAL,
+        ratioOf: "ideal",
+        goal: 0.8,
+        messages: MESSAGES,
+        details: {
+          ideal: IDEAL,
+          "timer-only ceiling": Math.round(ceiling),
+          "jetroute/ceiling": Number((result.jetroute / ceiling).toFixed(3)),
+          "raw/ideal": Number((result.raw / IDEAL).toFixed(3)),
+          "jetroute/raw": Number((result.jetroute / result.raw).toFixed(3)),
+        },
+      };
+    } finally {
+      await dropStream(ctx, STREAM);
+    }
+  },
+};
+
+async function rawRound(ctx: BenchContext, durable: string) {
+  const jsm = await ctx.conn.jetstreamManager();
+  const started = performance.now();
+  await jsm.consumers.add(STREAM, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: SUBJECT,
+  });
+  const consumer = await ctx.raw.js.consumers.get(STREAM, durable);
+  const messages = await consumer.consume({ max_messages: PREFETCH });
+  const all = signalled();
+  let running = 0;
+  let count = 0;
+  let wake: (() => void) | undefined;
+  for await (const m of messages) {
+    while (running >= CONCURRENCY) await new Promise<void>((r) => (wake = r));
+    running++;
+    void (async () => {
+      await sleep(WORK_MS);
+      m.ack();
+      running--;
+      const w = wake;
+      wake = undefined;
+      w?.();
+      if (++count === MESSAGES) all.resolve();
+    })();
+    if (count + running >= MESSAGES) break;
+  }
+  await all.promise;
+  await acksSent(ctx.raw.nc);
+  const ms = performance.now() - started;
+  await verifyAllAcked(ctx, STREAM, durable, MESSAGES);
+  return { messages: MESSAGES, ms };
+}
+
+async function jetrouteRound(ctx: BenchContext, durable: string) {
+  const all = signalled();
+  let count = 0;
+  const broker = new Broker(withConnection(ctx.conn), withShutdownTimeout("5s")).register(
+    route(
+      durable,
+      async () => {
+        await sleep(WORK_MS);
+        if (++count === MESSAGES) all.resolve();
+      },
+      withStream(STREAM),
+      withSubject(SUBJECT),
+      withDurable(durable),
+      withConcurrency(CONCURRENCY),
+      withPrefetch(PREFETCH),
+    ),
+  );
+  const stop = new AbortController();
+  const started = performance.now();
+  const running = broker.run(stop.signal);
+  await Promise.race([all.promise, running]);
+  await acksSent(ctx.conn.nats);
+  const ms = performance.now() - started;
+  stop.abort();
+  await running;
+  await verifyAllAcked(ctx, STREAM, durable, MESSAGES);
+  return { messages: MESSAGES, ms };
+}
+
+/**
+ * What `sleep(2)` at concurrency 64 reaches with no NATS at all (timers fire late under load):
+ * the machine's own ceiling for this handler, for reading the ratio against the ideal.
+ */
+async function timerCeiling(): Promise<number> {
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (done < MESSAGES) {
+        done++;
+        await sleep(WORK_MS);
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
