@@ -6,6 +6,7 @@ import type {
   JsMsg,
 } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
+import pLimit, { type LimitFunction } from "p-limit";
 import { match } from "ts-pattern";
 import type { RouteRunContext, RouteRunner } from "../broker/types.js";
 import {
@@ -115,7 +116,8 @@ class JetStreamEngine {
   /** Something was settled since the floor was last read. */
   #settledSinceRefresh = false;
   #refreshing: Promise<void> | undefined;
-  #busy = 0;
+  /** The worker pool: at most `concurrency` handlers run at once. */
+  readonly #pool: LimitFunction;
   #wake: (() => void) | undefined;
   #messages: ConsumerMessages | undefined;
   /** Messages yielded after the session began to stop, released by `#releaseHeld`. */
@@ -142,7 +144,7 @@ class JetStreamEngine {
     this.#stats = stats;
     this.#settled = settled;
     stats.probe = () => ({
-      inFlight: this.#busy,
+      inFlight: this.#jobs.size,
       // Delivered into the nats.js buffer minus taken from it (getPending() also counts the
       // pull callbacks queued in the iterator).
       buffered:
@@ -152,6 +154,7 @@ class JetStreamEngine {
     });
     this.#log = ctx.logger;
     this.#pipeline = buildPipeline(spec, ctx.middleware);
+    this.#pool = pLimit(spec.concurrency);
     this.#termWithReason = supportsTermReason(ctx.conn.serverVersion());
   }
 
@@ -340,7 +343,7 @@ class JetStreamEngine {
   }
 
   async #slotFree(): Promise<void> {
-    while (this.#busy >= this.#spec.concurrency && !this.#halting && !this.#lost) {
+    while (this.#jobs.size >= this.#spec.concurrency && !this.#halting && !this.#lost) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
@@ -375,12 +378,10 @@ class JetStreamEngine {
 
   #start(m: JsMsg): void {
     const job: Job = { m, working: undefined, abandoned: false };
-    this.#busy++;
-    // #slotFree already bounds the workers (#busy < concurrency here), so no pool is needed:
-    // a p-limit queue would only add promises and microtask hops per message.
-    const done = this.#process(job).finally(() => {
+    // #slotFree let this message in only with a worker free, so the pool never queues: what
+    // is held stays bounded by concurrency + prefetch (nats.js's consume-jobs pattern).
+    const done = this.#pool(() => this.#process(job)).finally(() => {
       this.#jobs.delete(job);
-      this.#busy--;
       this.#notify();
     });
     this.#jobs.set(job, done);
@@ -525,7 +526,7 @@ class JetStreamEngine {
       case "heartbeats_missed":
         // Expected while every worker is busy: the engine holds back the next pull on purpose,
         // so no request is open for the server to heartbeat on.
-        if (this.#busy >= this.#spec.concurrency) {
+        if (this.#jobs.size >= this.#spec.concurrency) {
           this.#log.debug({ count: s.count }, "heartbeats missed while workers are busy");
         } else {
           this.#log.warn({ count: s.count }, "consumer heartbeats missed; nats.js re-pulls");
