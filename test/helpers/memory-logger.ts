@@ -8,23 +8,25 @@ export interface LogLine {
 }
 
 /**
- * A Logger that appends every call to `lines`, so tests can assert on what was logged.
- * @example const lines: LogLine[] = []; const conn = await connect(withLogger(memoryLogger(lines)));
+ * A Logger that appends every call (children included, with their bindings) to `lines`, so
+ * tests can assert on what was logged.
+ * @example const log = recordingLogger(); const conn = await connect(withLogger(log)); log.lines
  */
-export function memoryLogger(
+export function recordingLogger(
   lines: LogLine[] = [],
   bindings: Record<string, unknown> = {},
-): Logger {
+): Logger & { readonly lines: LogLine[] } {
   const at =
     (level: LogLine["level"]) =>
     (obj: object, msg?: string): void => {
       lines.push({ level, msg, obj: { ...bindings, ...obj } });
     };
   return {
+    lines,
     debug: at("debug"),
     info: at("info"),
     warn: at("warn"),
     error: at("error"),
-    child: (more) => memoryLogger(lines, { ...bindings, ...more }),
+    child: (more) => recordingLogger(lines, { ...bindings, ...more }),
   };
 }

@@ -27,7 +27,7 @@ import type { Logger } from "../../src/logger/index.js";
 import { withLogger } from "../../src/logger/index.js";
 import { startServer } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import { type LogLine, memoryLogger } from "../helpers/memory-logger.js";
+import { type LogLine, recordingLogger } from "../helpers/memory-logger.js";
 
 checkLeaksAfterAll();
 
@@ -69,7 +69,7 @@ describe("connect", async () => {
 
   it("logs through a conn component logger", async () => {
     const lines: LogLine[] = [];
-    const conn = await connect(withServers(server.url), withLogger(memoryLogger(lines)));
+    const conn = await connect(withServers(server.url), withLogger(recordingLogger(lines)));
     await conn.close();
     assert.ok(lines.length > 0);
     assert.ok(lines.every((l) => l.obj.component === "conn"));
@@ -133,7 +133,7 @@ describe("reconnect", () => {
     const conn = await connect(
       withServers(server.url),
       withReconnectWait(100),
-      withLogger(memoryLogger(lines)),
+      withLogger(recordingLogger(lines)),
     );
     try {
       const jsm = await conn.jetstreamManager();
@@ -161,7 +161,7 @@ describe("close while the server is down", () => {
   it("closes instead of waiting for a server to drain to", async () => {
     const server = await startServer();
     const lines: LogLine[] = [];
-    const conn = await connect(withServers(server.url), withLogger(memoryLogger(lines)));
+    const conn = await connect(withServers(server.url), withLogger(recordingLogger(lines)));
     await server.stop();
     await waitForLog(lines, "disconnected");
     await conn.close();

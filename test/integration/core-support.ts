@@ -5,7 +5,6 @@ import { Broker, type BrokerOption, withConnection } from "../../src/broker/inde
 import { type ConnOption, connect, withServers } from "../../src/conn/index.js";
 import type { Connection } from "../../src/conn/types.js";
 import { type CoreRouteRunner, coreRunner } from "../../src/core/index.js";
-import type { Logger } from "../../src/logger/index.js";
 import { withLogger } from "../../src/logger/index.js";
 import { createProducer } from "../../src/producer/index.js";
 import type { Producer } from "../../src/producer/types.js";
@@ -42,30 +41,6 @@ export async function useCoreFixture(
     return c;
   };
   return { server, conn: await open(), open };
-}
-
-/** One recorded log line. */
-export interface LogLine {
-  readonly level: "debug" | "info" | "warn" | "error";
-  readonly obj: object;
-  readonly msg: string | undefined;
-}
-
-/** A pino-shaped logger that keeps every line (children share the list). */
-export function recordingLogger(lines: LogLine[] = []): Logger & { readonly lines: LogLine[] } {
-  const at =
-    (level: LogLine["level"]) =>
-    (obj: object, msg?: string): void => {
-      lines.push({ level, obj, msg });
-    };
-  return {
-    lines,
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: () => recordingLogger(lines),
-  };
 }
 
 /** A runner started on `conn`, with its stop handle. */
@@ -165,16 +140,6 @@ export function serve(
   return runBroker(conn, [r], ...options);
 }
 
-/** A promise with its resolve handle, to hold handlers until the test lets them go. */
-export function gate(): { readonly promise: Promise<void>; open(): void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
+import { gate, type LogLine, recordingLogger, until } from "../helpers/index.js";
 
-/** Polls `condition` every 10 ms until it holds (the test timeout bounds it). */
-export async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 10));
-}
+export { gate, type LogLine, recordingLogger, until };

@@ -5,7 +5,6 @@ import type { ConsumerInfo, StoredMsg } from "@nats-io/jetstream";
 import { Broker, type BrokerOption, withConnection } from "../../src/broker/index.js";
 import { connect, withServers } from "../../src/conn/index.js";
 import type { Connection } from "../../src/conn/types.js";
-import type { Logger } from "../../src/logger/index.js";
 import { withLogger } from "../../src/logger/index.js";
 import { ensureStream, withSubjects } from "../../src/stream/index.js";
 
@@ -32,33 +31,6 @@ export async function makeStream(
   const prefix = name.toLowerCase();
   await ensureStream(conn, name, withSubjects(`${prefix}.>`, ...extra));
   return prefix;
-}
-
-/** One recorded log line. */
-export interface LogLine {
-  readonly level: "debug" | "info" | "warn" | "error";
-  readonly obj: Record<string, unknown>;
-  readonly msg: string | undefined;
-}
-
-/** A pino-shaped logger that keeps every line, bindings merged in (children share the list). */
-export function recordingLogger(
-  lines: LogLine[] = [],
-  bindings: Record<string, unknown> = {},
-): Logger & { readonly lines: LogLine[] } {
-  const at =
-    (level: LogLine["level"]) =>
-    (obj: object, msg?: string): void => {
-      lines.push({ level, obj: { ...bindings, ...obj }, msg });
-    };
-  return {
-    lines,
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: (b) => recordingLogger(lines, { ...bindings, ...b }),
-  };
 }
 
 /** A broker being run by a test. */
@@ -129,16 +101,6 @@ export async function storedMessages(conn: Connection, stream: string): Promise<
   return out;
 }
 
-/** Polls `condition` every 10 ms until it holds (the test timeout bounds it). */
-export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 10));
-}
+import { gate, type LogLine, recordingLogger, until } from "../helpers/index.js";
 
-/** A promise with its resolve handle, to hold handlers until the test lets them go. */
-export function gate(): { readonly promise: Promise<void>; open(): void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
+export { gate, type LogLine, recordingLogger, until };

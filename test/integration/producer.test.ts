@@ -31,7 +31,7 @@ import {
   withRetryBackoff,
 } from "../../src/producer/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import { type LogLine, memoryLogger } from "../helpers/memory-logger.js";
+import { type LogLine, recordingLogger } from "../helpers/memory-logger.js";
 
 checkLeaksAfterAll();
 
@@ -439,7 +439,7 @@ describe("producer", async () => {
       const lines: LogLine[] = [];
       const producer = createProducer(
         conn,
-        withProducerLogger(memoryLogger(lines)),
+        withProducerLogger(recordingLogger(lines)),
         withOnPublish(() => {
           throw new Error("metrics down");
         }),

@@ -29,14 +29,14 @@ import {
 } from "../../src/stream/index.js";
 import { startServer } from "../../src/testing/index.js";
 import { checkLeaksAfterAll } from "../helpers/index.js";
-import { type LogLine, memoryLogger } from "../helpers/memory-logger.js";
+import { type LogLine, recordingLogger } from "../helpers/memory-logger.js";
 
 checkLeaksAfterAll();
 
 describe("ensureStream", async () => {
   const server = await startServer();
   const lines: LogLine[] = [];
-  const conn = await connect(withServers(server.url), withLogger(memoryLogger(lines)));
+  const conn = await connect(withServers(server.url), withLogger(recordingLogger(lines)));
   after(async () => {
     // the connection first: closing it with the server gone would wait on reconnects
     await conn.close();
