@@ -95,6 +95,8 @@ interface Job {
   working: NodeJS.Timeout | undefined;
   /** Shutdown gave up waiting: the result, if it ever comes, is not applied. */
   abandoned: boolean;
+  /** Settles when the job has run and its outcome was applied. */
+  done: Promise<void> | undefined;
 }
 
 class JetStreamEngine {
@@ -104,7 +106,8 @@ class JetStreamEngine {
   readonly #pipeline: Handler;
   /** Handlers see this signal; it aborts when the shutdown grace period ends. */
   readonly #grace = new AbortController();
-  readonly #jobs = new Map<Job, Promise<void>>();
+  /** Running jobs by stream sequence: one handler per message at a time. */
+  readonly #jobs = new Map<number, Job>();
   readonly #termWithReason: boolean;
   readonly #stats: StatsCounter;
   /** Stream sequences this engine acked or terminated above `#floor`. */
@@ -218,6 +221,16 @@ class JetStreamEngine {
     this.#settled.dropThrough(floor);
   }
 
+  /**
+   * True for a sequence at or below the consumer's ack floor (acked by whichever instance) or
+   * settled by this engine above it. nats-server 2.9 can send such a message again (a recreated
+   * consumer's replay, a redelivery whose ack was lost, or its pull-request rollback that
+   * re-sends the last delivered message), and its handler must not run twice.
+   */
+  #alreadySettled(seq: number): boolean {
+    return seq <= this.#floor || this.#settled.has(seq);
+  }
+
   #markSettled(seq: number): void {
     if (seq <= this.#floor) return;
     this.#settled.add(seq);
@@ -318,9 +331,11 @@ class JetStreamEngine {
         if (next.done) break;
         this.#taken++;
         this.#stats.received++;
-        if (this.#settled.has(next.value.seq)) this.#ackReplay(next.value);
-        else if (this.#halting || this.#lost) this.#held.push(next.value);
-        else this.#start(next.value);
+        const m = next.value;
+        if (this.#alreadySettled(m.seq)) this.#ackReplay(m);
+        else if (this.#jobs.has(m.seq)) this.#skipRunning(m);
+        else if (this.#halting || this.#lost) this.#held.push(m);
+        else this.#start(m);
       }
     } catch (err) {
       if (this.#halting || this.#lost) return;
@@ -366,6 +381,15 @@ class JetStreamEngine {
     }
   }
 
+  /**
+   * A second copy of a message whose handler is still running (the server re-sent it): the
+   * running job settles the sequence, so this copy is neither run nor acked.
+   */
+  #skipRunning(m: JsMsg): void {
+    this.#stats.duplicatesSkipped++;
+    this.#log.debug({ seq: m.seq }, "already running; duplicate delivery skipped");
+  }
+
   #release(m: JsMsg): void {
     this.#stats.released++;
     try {
@@ -377,14 +401,14 @@ class JetStreamEngine {
   }
 
   #start(m: JsMsg): void {
-    const job: Job = { m, working: undefined, abandoned: false };
+    const job: Job = { m, working: undefined, abandoned: false, done: undefined };
+    this.#jobs.set(m.seq, job);
     // #slotFree let this message in only with a worker free, so the pool never queues: what
     // is held stays bounded by concurrency + prefetch (nats.js's consume-jobs pattern).
-    const done = this.#pool(() => this.#process(job)).finally(() => {
-      this.#jobs.delete(job);
+    job.done = this.#pool(() => this.#process(job)).finally(() => {
+      this.#jobs.delete(m.seq);
       this.#notify();
     });
-    this.#jobs.set(job, done);
   }
 
   /** Runs one message to its settlement. Never rejects: a bad message cannot stop the route. */
@@ -668,7 +692,9 @@ class JetStreamEngine {
       timer = setTimeout(() => resolve(false), ms);
     });
     try {
-      const all = Promise.all(this.#jobs.values()).then(() => true as const);
+      const all = Promise.all([...this.#jobs.values()].map((j) => j.done)).then(
+        () => true as const,
+      );
       return await Promise.race([all, expired]);
     } finally {
       clearTimeout(timer);
@@ -677,7 +703,7 @@ class JetStreamEngine {
 
   #abandonAll(): void {
     const seqs: number[] = [];
-    for (const job of this.#jobs.keys()) {
+    for (const job of this.#jobs.values()) {
       job.abandoned = true;
       this.#stats.abandoned++;
       clearInterval(job.working);

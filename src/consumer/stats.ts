@@ -17,6 +17,8 @@ export interface JetStreamRouteStats {
   readonly released: number;
   /** Redeliveries of messages this route had already settled, acked without a second run. */
   readonly replaysSkipped: number;
+  /** Second copies of a message whose handler was still running; neither run nor acked. */
+  readonly duplicatesSkipped: number;
   /** Times the durable consumer was found gone and created again. */
   readonly consumerRecreated: number;
   /** Handlers still running after the shutdown grace and abandon periods. */
@@ -52,6 +54,7 @@ export class StatsCounter {
   deadLettered = 0;
   released = 0;
   replaysSkipped = 0;
+  duplicatesSkipped = 0;
   consumerRecreated = 0;
   abandoned = 0;
   /** Set by the running engine; reads its gauges. */
@@ -67,6 +70,7 @@ export class StatsCounter {
       deadLettered: this.deadLettered,
       released: this.released,
       replaysSkipped: this.replaysSkipped,
+      duplicatesSkipped: this.duplicatesSkipped,
       consumerRecreated: this.consumerRecreated,
       abandoned: this.abandoned,
       inFlight,

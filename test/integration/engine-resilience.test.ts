@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Broker } from "../../src/broker/index.js";
 import { connect, withReconnectWait, withServers } from "../../src/conn/index.js";
 import type { JetStreamRouteStats } from "../../src/consumer/index.js";
@@ -117,6 +118,42 @@ describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
     );
     const warn = run.logger.lines.find((l) => l.msg === "consumer lost; recreating it");
     assert.equal(warn?.level, "warn");
+  });
+
+  it("never runs a handler again for a message at or below the ack floor when the server sends it again", async () => {
+    const stream = unique("REPLAY");
+    const prefix = await makeStream(conn, stream);
+    const calls = new Map<number, number>();
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "replayed",
+          async (msg) => {
+            const seq = msg.streamSequence ?? -1;
+            calls.set(seq, (calls.get(seq) ?? 0) + 1);
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.a`, 20);
+    await until(() => jsStats(run.broker, "replayed").ackFloor === 20);
+    // Swap the durable for one that starts from the beginning before the engine can recreate
+    // it: the server now sends 1..20 again, all of them at or below the floor the engine knows.
+    const jsm = await conn.jetstreamManager();
+    const { config } = await consumerInfo(conn, stream, "replayed");
+    await jsm.consumers.delete(stream, "replayed");
+    await jsm.consumers.add(stream, { ...config, deliver_policy: DeliverPolicy.All });
+    await until(() => jsStats(run.broker, "replayed").replaysSkipped === 20);
+    await until(async () => (await consumerInfo(conn, stream, "replayed")).num_ack_pending === 0);
+    await run.stop();
+    assert.deepEqual(
+      [...calls.values()].filter((n) => n !== 1),
+      [],
+    );
   });
 
   it("redelivers a message waiting out a retry delay when its consumer is deleted, and skips the acked ones replayed with it", async () => {
