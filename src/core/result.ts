@@ -1,6 +1,5 @@
-import { match } from "ts-pattern";
 import type { HandlerResult } from "../router/index.js";
-import type { Context, Message } from "../router/types.js";
+import type { Context, Message, Outcome } from "../router/types.js";
 import {
   encodeReply,
   errorReply,
@@ -12,51 +11,63 @@ import {
 import type { CoreRouteSpec } from "./runner.js";
 import type { StatsCounter } from "./stats.js";
 
-/** What {@link handleResult} needs to know about the message it settles. */
+/** What {@link handleResult} needs besides the message: the same for every message of a run. */
 export interface ResultScope {
   readonly spec: CoreRouteSpec;
-  readonly msg: Message;
   readonly ctx: Context;
   readonly stats: StatsCounter;
 }
+
+// Plain switches rather than ts-pattern's match(): this runs once per message, and match()
+// builds a matcher object and closures per call (about 9% of a fan-out route's CPU in a
+// profile). `satisfies never` in each default keeps the compile-time exhaustiveness check.
 
 /**
  * Settles one handler result: logs and reports errors, and returns the reply a request route
  * sends (queue and fan-out routes ignore it).
  */
-export function handleResult(result: HandlerResult, scope: ResultScope): Reply {
-  return match(result)
-    .with({ kind: "error" }, ({ error }) => failed(error, scope))
-    .with({ kind: "value" }, ({ value }) => {
+export function handleResult(result: HandlerResult, msg: Message, scope: ResultScope): Reply {
+  switch (result.kind) {
+    case "value":
       if (scope.spec.kind !== "request") return NULL_REPLY;
       try {
-        return { kind: "data", data: encodeReply(value) } as const;
+        return { kind: "data", data: encodeReply(result.value) };
       } catch (err) {
-        return failed(err, scope);
+        return failed(err, msg, scope);
       }
-    })
-    .with({ kind: "outcome" }, ({ outcome }) =>
-      match(outcome)
-        .with({ kind: "ack" }, () => NULL_REPLY)
-        .with({ kind: "retry" }, () => {
-          if (scope.spec.kind !== "request") {
-            scope.ctx.logger.warn(
-              { subject: scope.msg.subject },
-              "retry() on a core route: core NATS cannot redeliver, message dropped",
-            );
-          }
-          return errorReply(ReplyCode.Unavailable, "retry requested; core NATS has no redelivery");
-        })
-        .with({ kind: "reject" }, ({ reason, code }) => {
-          scope.ctx.logger.warn({ subject: scope.msg.subject, reason, code }, "message rejected");
-          return errorReply(code, reason);
-        })
-        .exhaustive(),
-    )
-    .exhaustive();
+    case "outcome":
+      return outcomeReply(result.outcome, msg, scope);
+    case "error":
+      return failed(result.error, msg, scope);
+    default:
+      return result satisfies never;
+  }
 }
 
-function failed(err: unknown, { spec, msg, ctx, stats }: ResultScope): Reply {
+function outcomeReply(outcome: Outcome, msg: Message, scope: ResultScope): Reply {
+  switch (outcome.kind) {
+    case "ack":
+      return NULL_REPLY;
+    case "retry":
+      if (scope.spec.kind !== "request") {
+        scope.ctx.logger.warn(
+          { subject: msg.subject },
+          "retry() on a core route: core NATS cannot redeliver, message dropped",
+        );
+      }
+      return errorReply(ReplyCode.Unavailable, "retry requested; core NATS has no redelivery");
+    case "reject":
+      scope.ctx.logger.warn(
+        { subject: msg.subject, reason: outcome.reason, code: outcome.code },
+        "message rejected",
+      );
+      return errorReply(outcome.code, outcome.reason);
+    default:
+      return outcome satisfies never;
+  }
+}
+
+function failed(err: unknown, msg: Message, { spec, ctx, stats }: ResultScope): Reply {
   stats.failed++;
   ctx.logger.error({ err, subject: msg.subject }, "handler failed");
   if (spec.onError) {

@@ -4,7 +4,7 @@ import pLimit, { type LimitFunction } from "p-limit";
 import type { RouteRunContext, RouteRunner } from "../broker/types.js";
 import { ErrConnectionClosed, ErrShutdownTimeout } from "../errors/index.js";
 import { fromCoreMsg } from "../message/index.js";
-import { buildPipeline, type HandlerResult, invoke } from "../router/index.js";
+import { buildPipeline, type HandlerResult, isOutcome } from "../router/index.js";
 import type {
   Context,
   FanOutRouteSpec,
@@ -14,7 +14,7 @@ import type {
   RequestRouteSpec,
 } from "../router/types.js";
 import { errorReply, type Reply, ReplyCode, sendReply } from "./reply.js";
-import { handleResult } from "./result.js";
+import { handleResult, type ResultScope } from "./result.js";
 import { type CoreRouteStats, StatsCounter } from "./stats.js";
 
 /** The route kinds served over core NATS (no JetStream, no redelivery). */
@@ -79,7 +79,11 @@ class CoreRun {
   /** Aborted with ErrShutdownTimeout when the grace period ends; every handler's ctx.signal. */
   readonly #grace = new AbortController();
   readonly #handlerCtx: Context;
+  /** What handleResult needs besides the message; the same for every message of the run. */
+  readonly #scope: ResultScope;
   readonly #accepted = new Set<Task>();
+  /** `#process` bound once: p-limit gets it and the task, no closure per message. */
+  readonly #work = (task: Task): Promise<void> => this.#process(task);
   #onIdle: (() => void) | undefined;
   /** Drops since the last accepted message; logging once per episode keeps a flood quiet. */
   #episodeDrops = 0;
@@ -101,6 +105,7 @@ class CoreRun {
       route: spec.name,
       producer: ctx.producer,
     });
+    this.#scope = Object.freeze({ spec, ctx: this.#handlerCtx, stats });
   }
 
   async run(): Promise<void> {
@@ -196,12 +201,11 @@ class CoreRun {
     }
     const task: Task = { raw, msg: fromCoreMsg(raw), answered: false };
     this.#accepted.add(task);
-    this.#limit(() => this.#process(task)).catch((err: unknown) => {
-      // #process never throws by design; this is a last guard, not a code path.
-      log.error({ err }, "core route worker failed");
-    });
+    // #process settles every error itself, so the promise p-limit returns never rejects.
+    void this.#limit(this.#work, task);
   }
 
+  /** Runs one accepted message to its answer. Never rejects (see the last-guard catch). */
   async #process(task: Task): Promise<void> {
     try {
       if (this.#grace.signal.aborted) {
@@ -211,18 +215,21 @@ class CoreRun {
       this.#stats.inFlight++;
       let result: HandlerResult;
       try {
-        result = await invoke(this.#pipeline, task.msg, this.#handlerCtx);
+        // router's invoke(), inlined: one async frame and promise fewer per message, which
+        // measured ~15% of this runner's own cost with a noop handler.
+        const value: unknown = await this.#pipeline(task.msg, this.#handlerCtx);
+        result = isOutcome(value) ? { kind: "outcome", outcome: value } : { kind: "value", value };
+      } catch (error) {
+        result = { kind: "error", error };
       } finally {
         this.#stats.inFlight--;
       }
       this.#stats.handled++;
-      const reply = handleResult(result, {
-        spec: this.#spec,
-        msg: task.msg,
-        ctx: this.#handlerCtx,
-        stats: this.#stats,
-      });
+      const reply = handleResult(result, task.msg, this.#scope);
       if (this.#isRequest) this.#answer(task, reply);
+    } catch (err) {
+      // Handler errors are caught above and handleResult catches its own; a last guard only.
+      this.#ctx.logger.error({ err }, "core route worker failed");
     } finally {
       this.#finish(task);
     }

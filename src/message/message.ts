@@ -8,41 +8,37 @@ const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
 
 /** The handler's view of a JetStream message. Lazy: nothing is decoded until asked for. */
 export function fromJsMsg(m: JsMsg): Message {
-  return new NatsMessage(
-    m.subject,
-    m.data,
-    m.headers,
-    m.info.deliveryCount,
-    m.seq,
-    m.time,
-    undefined,
-  );
+  return new JsMessage(m);
 }
 
-/** The handler's view of a core NATS message (delivery count 1, no stream sequence). */
-export function fromCoreMsg(m: Msg, receivedAt: Date = new Date()): Message {
-  return new NatsMessage(
-    m.subject,
-    m.data,
-    m.headers,
-    1,
-    undefined,
-    receivedAt,
-    m.reply || undefined,
-  );
+/**
+ * The handler's view of a core NATS message (delivery count 1, no stream sequence).
+ * `receivedAt` (epoch ms) is when the message arrived; its `Date` is built only if read.
+ */
+export function fromCoreMsg(m: Msg, receivedAt: number = Date.now()): Message {
+  return new CoreMessage(m, receivedAt);
 }
 
-class NatsMessage implements Message {
+/**
+ * What both message kinds share: payload and header views built on first use. Most handlers
+ * read one or two fields, so a message costs an object and nothing else until then.
+ */
+abstract class LazyMessage implements Message {
   #headers: ReadonlyMap<string, readonly string[]> | undefined;
-  constructor(
-    readonly subject: string,
-    readonly data: Uint8Array,
-    private readonly rawHeaders: MsgHdrs | undefined,
-    readonly deliveryCount: number,
-    readonly streamSequence: number | undefined,
-    readonly timestamp: Date,
-    readonly replyTo: string | undefined,
-  ) {}
+  #timestamp: Date | undefined;
+
+  abstract get subject(): string;
+  abstract get data(): Uint8Array;
+  abstract get deliveryCount(): number;
+  abstract get streamSequence(): number | undefined;
+  abstract get replyTo(): string | undefined;
+  protected abstract get rawHeaders(): MsgHdrs | undefined;
+  protected abstract makeTimestamp(): Date;
+
+  get timestamp(): Date {
+    this.#timestamp ??= this.makeTimestamp();
+    return this.#timestamp;
+  }
 
   string(): string {
     return decoder.decode(this.data);
@@ -57,19 +53,96 @@ class NatsMessage implements Message {
   }
 
   header(name: string): string | undefined {
-    return this.rawHeaders?.has(name) ? this.rawHeaders.get(name) : undefined;
+    const h = this.rawHeaders;
+    return h?.has(name) ? h.get(name) : undefined;
   }
 
   get headers(): ReadonlyMap<string, readonly string[]> {
     if (this.#headers === undefined) {
-      if (this.rawHeaders === undefined) {
+      const raw = this.rawHeaders;
+      if (raw === undefined) {
         this.#headers = EMPTY;
       } else {
         const map = new Map<string, readonly string[]>();
-        for (const [k, v] of this.rawHeaders) map.set(k, v);
+        for (const [k, v] of raw) map.set(k, v);
         this.#headers = map;
       }
     }
     return this.#headers;
+  }
+}
+
+/**
+ * A core message over nats.js's Msg, whose getters decode on access (the subject and reply are
+ * UTF-8 decoded, headers parsed): a fan-out handler that reads only `data` pays for nothing
+ * else, which is a measurable share of a noop handler's cost.
+ */
+class CoreMessage extends LazyMessage {
+  readonly #raw: Msg;
+  readonly #receivedAt: number;
+  #data: Uint8Array | undefined;
+
+  constructor(raw: Msg, receivedAt: number) {
+    super();
+    this.#raw = raw;
+    this.#receivedAt = receivedAt;
+  }
+
+  get subject(): string {
+    return this.#raw.subject;
+  }
+  get data(): Uint8Array {
+    // nats.js slices a new view per read when there are headers; keep one, as a field would.
+    this.#data ??= this.#raw.data;
+    return this.#data;
+  }
+  get deliveryCount(): number {
+    return 1;
+  }
+  get streamSequence(): number | undefined {
+    return undefined;
+  }
+  get replyTo(): string | undefined {
+    return this.#raw.reply || undefined;
+  }
+  protected get rawHeaders(): MsgHdrs | undefined {
+    return this.#raw.headers;
+  }
+  protected makeTimestamp(): Date {
+    return new Date(this.#receivedAt);
+  }
+}
+
+/** A JetStream message; `timestamp` is when the server stored it. */
+class JsMessage extends LazyMessage {
+  readonly #m: JsMsg;
+  #data: Uint8Array | undefined;
+
+  constructor(m: JsMsg) {
+    super();
+    this.#m = m;
+  }
+
+  get subject(): string {
+    return this.#m.subject;
+  }
+  get data(): Uint8Array {
+    this.#data ??= this.#m.data;
+    return this.#data;
+  }
+  get deliveryCount(): number {
+    return this.#m.info.deliveryCount;
+  }
+  get streamSequence(): number | undefined {
+    return this.#m.seq;
+  }
+  get replyTo(): string | undefined {
+    return undefined;
+  }
+  protected get rawHeaders(): MsgHdrs | undefined {
+    return this.#m.headers;
+  }
+  protected makeTimestamp(): Date {
+    return this.#m.time;
   }
 }

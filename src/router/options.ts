@@ -205,8 +205,9 @@ export function withFanOut(): RouteOption {
 
 /**
  * Core routes only: messages accepted but waiting for a worker; past it they are dropped,
- * logged and counted. An integer >= 1.
- * @default 1000
+ * logged and counted. An integer >= 1. The default is well above what one 64 KiB socket read
+ * can carry (~2,000 tiny messages), so a handler that keeps up does not drop a burst.
+ * @default 10000
  */
 export function withMaxPending(n: number): RouteOption {
   return record(RouteOptionName.MaxPending, n);

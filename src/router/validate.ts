@@ -321,7 +321,7 @@ function queueGroupOf(group: unknown, name: string): string {
 }
 
 function maxPendingOf(draft: RouteDraft, name: string): number {
-  const n = draft.values.get(O.MaxPending) ?? 1000;
+  const n = draft.values.get(O.MaxPending) ?? 10_000;
   if (isIntIn(n, 1, Number.MAX_SAFE_INTEGER)) return n;
   throw new ErrInvalidOption(
     invalidValueMessage(O.MaxPending, n, "an integer of at least 1", name),

@@ -188,10 +188,10 @@ test("prefetch defaults to the route's concurrency", () => {
   assert.equal(spec.kind === RouteKind.JetStream && spec.prefetch, 8);
 });
 
-test("a core route gets a max pending of 1000 by default", () => {
+test("a core route gets a max pending of 10000 by default", () => {
   const spec = buildRouteSpec(route("fan", handler, withSubject("events.>"), withFanOut()));
   assert.equal(spec.kind, RouteKind.FanOut);
-  assert.equal(spec.kind === RouteKind.FanOut && spec.maxPending, 1000);
+  assert.equal(spec.kind === RouteKind.FanOut && spec.maxPending, 10_000);
 });
 
 test("request-reply with a queue group is a load-balanced request route", () => {
