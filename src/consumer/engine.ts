@@ -91,8 +91,8 @@ export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner 
 /** One message handed to a worker. */
 interface Job {
   readonly m: JsMsg;
-  /** Sends `working()` so a long handler keeps the message. */
-  working: NodeJS.Timeout | undefined;
+  /** When the handler started (`Date.now()`); the keep-alive sweep reads it. */
+  readonly startedAt: number;
   /** Shutdown gave up waiting: the result, if it ever comes, is not applied. */
   abandoned: boolean;
   /** Settles when the job has run and its outcome was applied. */
@@ -168,6 +168,8 @@ class JetStreamEngine {
   async run(): Promise<void> {
     const onAbort = () => this.#halt();
     this.#ctx.signal.addEventListener("abort", onAbort, { once: true });
+    // Lives through the drain too: handlers in their grace period still need in-progress acks.
+    const keepAlive = this.#keepAlive();
     try {
       if (!this.#ctx.signal.aborted) await this.#serve();
     } catch (err) {
@@ -175,6 +177,7 @@ class JetStreamEngine {
     } finally {
       this.#ctx.signal.removeEventListener("abort", onAbort);
       await this.#drain();
+      clearInterval(keepAlive);
     }
     if (this.#failed) throw this.#fatal;
   }
@@ -401,7 +404,7 @@ class JetStreamEngine {
   }
 
   #start(m: JsMsg): void {
-    const job: Job = { m, working: undefined, abandoned: false, done: undefined };
+    const job: Job = { m, startedAt: Date.now(), abandoned: false, done: undefined };
     this.#jobs.set(m.seq, job);
     // #slotFree let this message in only with a worker free, so the pool never queues: what
     // is held stays bounded by concurrency + prefetch (nats.js's consume-jobs pattern).
@@ -416,8 +419,6 @@ class JetStreamEngine {
     const { m } = job;
     const deliveryCount = m.info.deliveryCount;
     const logger = new LazyChildLogger(this.#log, { seq: m.seq, deliveryCount });
-    const every = Math.max(1, Math.floor(this.#spec.ackWaitMs / 2));
-    job.working = setInterval(() => this.#working(m), every);
     try {
       const settlement = await this.#handle(m, deliveryCount, logger);
       this.#stats.handled++;
@@ -425,9 +426,6 @@ class JetStreamEngine {
       await this.#settle(m, settlement, logger);
     } catch (err) {
       logger.error({ err }, "could not settle message; the server redelivers it after ack wait");
-    } finally {
-      clearInterval(job.working);
-      job.working = undefined;
     }
   }
 
@@ -511,6 +509,21 @@ class JetStreamEngine {
       }
     }
   };
+
+  /**
+   * One timer per route, not one per message: every quarter of the ack wait, each message whose
+   * handler has run for at least that long gets an in-progress ack, so a handler is covered by
+   * half the ack wait after it starts and every quarter after that, however long it runs.
+   */
+  #keepAlive(): NodeJS.Timeout {
+    const tick = Math.max(1, Math.floor(this.#spec.ackWaitMs / 4));
+    return setInterval(() => {
+      const due = Date.now() - tick;
+      for (const job of this.#jobs.values()) {
+        if (!job.abandoned && job.startedAt <= due) this.#working(job.m);
+      }
+    }, tick);
+  }
 
   #working(m: JsMsg): void {
     try {
@@ -706,8 +719,6 @@ class JetStreamEngine {
     for (const job of this.#jobs.values()) {
       job.abandoned = true;
       this.#stats.abandoned++;
-      clearInterval(job.working);
-      job.working = undefined;
       seqs.push(job.m.seq);
     }
     this.#log.error(
