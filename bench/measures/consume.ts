@@ -1,17 +1,6 @@
-import { AckPolicy } from "@nats-io/jetstream";
-import {
-  Broker,
-  route,
-  withConcurrency,
-  withConnection,
-  withDurable,
-  withPrefetch,
-  withShutdownTimeout,
-  withStream,
-  withSubject,
-} from "../../src/index.js";
+import { type ConsumeRound, jetrouteConsume, rawConsume, rawFinish } from "../consume-rounds.js";
 import { alternate } from "../rounds.js";
-import { acksSent, dropStream, prefilledStream, signalled, verifyAllAcked } from "../support.js";
+import { dropStream, prefilledStream } from "../support.js";
 import type { BenchContext, Measure } from "../types.js";
 
 const MESSAGES = Number(process.env.BENCH_CONSUME_MESSAGES ?? 50_000);
@@ -50,52 +39,30 @@ export function consumeMeasure(concurrency: number): Measure {
   };
 }
 
+function round(durable: string, concurrency: number): ConsumeRound {
+  return {
+    stream: STREAM,
+    subject: SUBJECT,
+    durable,
+    messages: MESSAGES,
+    concurrency,
+    prefetch: PREFETCH,
+    work: noop,
+  };
+}
+
 async function rawRound(ctx: BenchContext, durable: string) {
-  const jsm = await ctx.conn.jetstreamManager();
-  const started = performance.now();
-  await jsm.consumers.add(STREAM, {
-    durable_name: durable,
-    ack_policy: AckPolicy.Explicit,
-    filter_subject: SUBJECT,
-  });
-  const consumer = await ctx.raw.js.consumers.get(STREAM, durable);
-  const messages = await consumer.consume({ max_messages: PREFETCH });
+  const r = round(durable, 1);
+  const { messages, started } = await rawConsume(ctx, r);
   let count = 0;
   for await (const m of messages) {
     await noop();
     m.ack();
     if (++count === MESSAGES) break;
   }
-  await acksSent(ctx.raw.nc);
-  const ms = performance.now() - started;
-  await verifyAllAcked(ctx, STREAM, durable, MESSAGES);
-  return { messages: MESSAGES, ms };
+  return rawFinish(ctx, r, started);
 }
 
-async function jetrouteRound(ctx: BenchContext, durable: string, concurrency: number) {
-  const all = signalled();
-  let count = 0;
-  const broker = new Broker(withConnection(ctx.conn), withShutdownTimeout("5s")).register(
-    route(
-      durable,
-      async () => {
-        if (++count === MESSAGES) all.resolve();
-      },
-      withStream(STREAM),
-      withSubject(SUBJECT),
-      withDurable(durable),
-      withConcurrency(concurrency),
-      withPrefetch(PREFETCH),
-    ),
-  );
-  const stop = new AbortController();
-  const started = performance.now();
-  const running = broker.run(stop.signal);
-  await Promise.race([all.promise, running]);
-  await acksSent(ctx.conn.nats);
-  const ms = performance.now() - started;
-  stop.abort();
-  await running;
-  await verifyAllAcked(ctx, STREAM, durable, MESSAGES);
-  return { messages: MESSAGES, ms };
+function jetrouteRound(ctx: BenchContext, durable: string, concurrency: number) {
+  return jetrouteConsume(ctx, round(durable, concurrency));
 }

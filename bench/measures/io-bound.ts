@@ -1,18 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { AckPolicy } from "@nats-io/jetstream";
-import {
-  Broker,
-  route,
-  withConcurrency,
-  withConnection,
-  withDurable,
-  withPrefetch,
-  withShutdownTimeout,
-  withStream,
-  withSubject,
-} from "../../src/index.js";
+import { type ConsumeRound, jetrouteConsume, rawConsume, rawFinish } from "../consume-rounds.js";
 import { alternate } from "../rounds.js";
-import { acksSent, dropStream, prefilledStream, signalled, verifyAllAcked } from "../support.js";
+import { dropStream, prefilledStream, signalled } from "../support.js";
 import type { BenchContext, Measure } from "../types.js";
 
 const MESSAGES = Number(process.env.BENCH_IO_MESSAGES ?? 20_000);
@@ -64,25 +53,30 @@ export const measure: Measure = {
   },
 };
 
+function round(durable: string): ConsumeRound {
+  return {
+    stream: STREAM,
+    subject: SUBJECT,
+    durable,
+    messages: MESSAGES,
+    concurrency: CONCURRENCY,
+    prefetch: PREFETCH,
+    work: () => sleep(WORK_MS),
+  };
+}
+
 async function rawRound(ctx: BenchContext, durable: string) {
-  const jsm = await ctx.conn.jetstreamManager();
-  const started = performance.now();
-  await jsm.consumers.add(STREAM, {
-    durable_name: durable,
-    ack_policy: AckPolicy.Explicit,
-    filter_subject: SUBJECT,
-  });
-  const consumer = await ctx.raw.js.consumers.get(STREAM, durable);
-  const messages = await consumer.consume({ max_messages: PREFETCH });
+  const r = round(durable);
+  const { messages, started } = await rawConsume(ctx, r);
   const all = signalled();
   let running = 0;
   let count = 0;
   let wake: (() => void) | undefined;
   for await (const m of messages) {
-    while (running >= CONCURRENCY) await new Promise<void>((r) => (wake = r));
+    while (running >= CONCURRENCY) await new Promise<void>((resolve) => (wake = resolve));
     running++;
     void (async () => {
-      await sleep(WORK_MS);
+      await r.work();
       m.ack();
       running--;
       const w = wake;
@@ -93,39 +87,11 @@ async function rawRound(ctx: BenchContext, durable: string) {
     if (count + running >= MESSAGES) break;
   }
   await all.promise;
-  await acksSent(ctx.raw.nc);
-  const ms = performance.now() - started;
-  await verifyAllAcked(ctx, STREAM, durable, MESSAGES);
-  return { messages: MESSAGES, ms };
+  return rawFinish(ctx, r, started);
 }
 
-async function jetrouteRound(ctx: BenchContext, durable: string) {
-  const all = signalled();
-  let count = 0;
-  const broker = new Broker(withConnection(ctx.conn), withShutdownTimeout("5s")).register(
-    route(
-      durable,
-      async () => {
-        await sleep(WORK_MS);
-        if (++count === MESSAGES) all.resolve();
-      },
-      withStream(STREAM),
-      withSubject(SUBJECT),
-      withDurable(durable),
-      withConcurrency(CONCURRENCY),
-      withPrefetch(PREFETCH),
-    ),
-  );
-  const stop = new AbortController();
-  const started = performance.now();
-  const running = broker.run(stop.signal);
-  await Promise.race([all.promise, running]);
-  await acksSent(ctx.conn.nats);
-  const ms = performance.now() - started;
-  stop.abort();
-  await running;
-  await verifyAllAcked(ctx, STREAM, durable, MESSAGES);
-  return { messages: MESSAGES, ms };
+function jetrouteRound(ctx: BenchContext, durable: string) {
+  return jetrouteConsume(ctx, round(durable));
 }
 
 /**
