@@ -43,6 +43,20 @@ function jsStats(broker: Broker, name: string): JetStreamRouteStats {
   return s;
 }
 
+/** A route on `<prefix>.>` that acks every message and counts its handler runs per stream sequence. */
+function countingRoute(name: string, stream: string, prefix: string, calls: Map<number, number>) {
+  return route(
+    name,
+    async (msg) => {
+      const seq = msg.streamSequence ?? -1;
+      calls.set(seq, (calls.get(seq) ?? 0) + 1);
+      return ack();
+    },
+    withStream(stream),
+    withSubject(`${prefix}.>`),
+  );
+}
+
 describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
   const server = await useServer();
   const conn = await useConnection(server.url);
@@ -85,20 +99,7 @@ describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
     const stream = unique("FLOOR");
     const prefix = await makeStream(conn, stream);
     const calls = new Map<number, number>();
-    const run = runBroker(conn, (b) =>
-      b.register(
-        route(
-          "floored",
-          async (msg) => {
-            const seq = msg.streamSequence ?? -1;
-            calls.set(seq, (calls.get(seq) ?? 0) + 1);
-            return ack();
-          },
-          withStream(stream),
-          withSubject(`${prefix}.>`),
-        ),
-      ),
-    );
+    const run = runBroker(conn, (b) => b.register(countingRoute("floored", stream, prefix, calls)));
     await run.broker.started();
     await publishMany(conn, `${prefix}.a`, 20);
     // The engine reads the ack floor every couple of seconds while it settles messages.
@@ -125,18 +126,7 @@ describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
     const prefix = await makeStream(conn, stream);
     const calls = new Map<number, number>();
     const run = runBroker(conn, (b) =>
-      b.register(
-        route(
-          "replayed",
-          async (msg) => {
-            const seq = msg.streamSequence ?? -1;
-            calls.set(seq, (calls.get(seq) ?? 0) + 1);
-            return ack();
-          },
-          withStream(stream),
-          withSubject(`${prefix}.>`),
-        ),
-      ),
+      b.register(countingRoute("replayed", stream, prefix, calls)),
     );
     await run.broker.started();
     await publishMany(conn, `${prefix}.a`, 20);
