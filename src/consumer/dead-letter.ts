@@ -68,7 +68,8 @@ export function deadLetterHeaders(m: JsMsg, spec: JetStreamRouteSpec, reason: st
  */
 export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps): Promise<boolean> {
   const { spec, logger } = deps;
-  const fields = { seq: m.seq, deliveryCount: m.info.deliveryCount, reason };
+  // seq and deliveryCount are already bound on the per-message logger the engine passes in.
+  const fields = { reason };
   if (spec.dlq !== undefined) {
     try {
       await deps.conn.jetstream.publish(spec.dlq, m.data, {
