@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect as natsConnect } from "@nats-io/transport-node";
+import { deliveryOf } from "../../src/consumer/delivery.js";
+import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+
+checkLeaksAfterAll();
+
+describe("deliveryOf on messages from a real server", async () => {
+  const server = await useServer();
+  const nc = await natsConnect({ servers: server.url });
+  after(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "DELIVERY", subjects: ["delivery.>"] });
+  await jsm.consumers.add("DELIVERY", { durable_name: "d", ack_policy: AckPolicy.Explicit });
+  const js = jetstream(nc);
+  for (let i = 0; i < 3; i++) await js.publish("delivery.x", `m${i}`);
+
+  it("agrees with nats.js's delivery info, first delivery and redelivery", async () => {
+    const consumer = await js.consumers.get("DELIVERY", "d");
+    const first = await consumer.fetch({ max_messages: 3, expires: 2_000 });
+    const seen: Array<[number, number]> = [];
+    for await (const m of first) {
+      assert.deepEqual(deliveryOf(m), {
+        seq: m.info.streamSequence,
+        deliveryCount: m.info.deliveryCount,
+      });
+      seen.push([m.seq, m.info.deliveryCount]);
+      m.nak();
+    }
+    assert.deepEqual(seen, [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]);
+    const again = await consumer.fetch({ max_messages: 3, expires: 2_000 });
+    for await (const m of again) {
+      assert.deepEqual(deliveryOf(m), { seq: m.info.streamSequence, deliveryCount: 2 });
+      m.ack();
+    }
+  });
+});
