@@ -5,6 +5,7 @@ import {
   withConcurrency,
   withConnection,
   withDurable,
+  withMaxAckPending,
   withPrefetch,
   withShutdownTimeout,
   withStream,
@@ -21,6 +22,8 @@ export interface ConsumeRound {
   readonly messages: number;
   readonly concurrency: number;
   readonly prefetch: number;
+  /** The durable's `max_ack_pending`, the same on both sides. @default the server's (1000) */
+  readonly maxAckPending?: number;
   /** The handler's work, the same on both sides. */
   readonly work: () => Promise<void>;
 }
@@ -39,6 +42,7 @@ export async function rawConsume(
     durable_name: r.durable,
     ack_policy: AckPolicy.Explicit,
     filter_subject: r.subject,
+    ...(r.maxAckPending === undefined ? {} : { max_ack_pending: r.maxAckPending }),
   });
   const consumer = await ctx.raw.js.consumers.get(r.stream, r.durable);
   return { messages: await consumer.consume({ max_messages: r.prefetch }), started };
@@ -71,6 +75,7 @@ export async function jetrouteConsume(ctx: BenchContext, r: ConsumeRound) {
       withDurable(r.durable),
       withConcurrency(r.concurrency),
       withPrefetch(r.prefetch),
+      ...(r.maxAckPending === undefined ? [] : [withMaxAckPending(r.maxAckPending)]),
     ),
   );
   const stop = new AbortController();

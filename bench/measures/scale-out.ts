@@ -9,7 +9,7 @@ const STREAM = "BENCH_SCALE";
 const SUBJECT = "bench.scale";
 
 /**
- * Scale-out: 1 vs 2 service processes (bench/worker.ts) on one durable, I/O-bound handler
+ * Scale-out: 1 vs 2 (and 3) service processes (bench/worker.ts) on one durable, I/O-bound handler
  * (`await sleep(5)`, concurrency 16 each: ideal 3.2k msg/s per process). Processes are started
  * and connected before the clock starts; a round ends when the consumer has acked everything.
  * "raw" here is the single process and "jetroute" the pair, so the ratio is the speed-up
@@ -23,15 +23,20 @@ export const measure: Measure = {
     const rounds = Math.min(ctx.rounds, 3);
     const one: number[] = [];
     const two: number[] = [];
+    const three: number[] = [];
     let shares = "";
+    let shares3 = "";
     try {
       for (let round = 1; round <= rounds; round++) {
         one.push((await runWith(ctx, 1, `scale1-${round}`)).rate);
         const r = await runWith(ctx, 2, `scale2-${round}`);
         two.push(r.rate);
         shares = r.handled.join("/");
+        const r3 = await runWith(ctx, 3, `scale3-${round}`);
+        three.push(r3.rate);
+        shares3 = r3.handled.join("/");
         ctx.log(
-          `  round ${round}: 1 process ${one.at(-1)} msg/s, 2 processes ${r.rate} msg/s (${shares})`,
+          `  round ${round}: 1 process ${one.at(-1)} msg/s, 2 processes ${r.rate} msg/s (${shares}), 3 processes ${r3.rate} msg/s (${shares3})`,
         );
       }
     } finally {
@@ -46,7 +51,13 @@ export const measure: Measure = {
       ratioOf: "1 process",
       messages: MESSAGES,
       rounds,
-      details: { "ideal per process": (CONCURRENCY * 1000) / WORK_MS, "last shares": shares },
+      details: {
+        "ideal per process": (CONCURRENCY * 1000) / WORK_MS,
+        "last shares": shares,
+        "3 processes": median(three),
+        "3 processes / 1": Number((median(three) / raw).toFixed(3)),
+        "last shares of 3": shares3,
+      },
     };
   },
 };

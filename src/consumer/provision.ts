@@ -70,13 +70,11 @@ export async function requireDLQStream(
  *   `maxDeliver`. A server-side cap would silently strand a message whose dead-letter publish
  *   failed on its last delivery (the nak would never be redelivered); with no cap it comes back
  *   and the dead letter is tried again, so nothing is lost.
- * - `max_ack_pending` is `concurrency + prefetch`: the most the route can hold (running plus
- *   buffered). The pull size bounds it in the normal case, but nats.js re-pulls a full batch
- *   after missed heartbeats or a reconnect while the earlier pull may still be queued; the
- *   server-side cap keeps the bound true then too, and stops a stuck route from having
- *   thousands of messages outstanding that all time out together. Messages
- *   waiting out a retry delay count against it, so many poison messages at once slow the route
- *   rather than flood it; raise `prefetch` for more headroom.
+ * - `max_ack_pending` is the route's `maxAckPending`: a cap over every process on the durable,
+ *   not the bound of one process. One process holds at most `concurrency + prefetch` by
+ *   itself (it takes a message from nats.js only with a worker free, and nats.js pulls only as
+ *   messages are taken); a cap of `concurrency + prefetch` would let two instances of a
+ *   service share one instance's worth of messages, and a third add nothing.
  * - No `backoff` list: it only applies to ack timeouts and forces `ack_wait` to its first entry;
  *   retry delays are computed by the engine and sent with `nak(delay)`.
  */
@@ -88,7 +86,7 @@ export function desiredConsumerConfig(spec: JetStreamRouteSpec): Partial<Consume
     filter_subject: spec.subject,
     ack_wait: millisToNanos(spec.ackWaitMs),
     max_deliver: -1,
-    max_ack_pending: spec.concurrency + spec.prefetch,
+    max_ack_pending: spec.maxAckPending,
   };
 }
 

@@ -21,6 +21,7 @@ export {
   withErrorPolicy,
   withFanOut,
   withHandlerTimeout,
+  withMaxAckPending,
   withMaxDeliver,
   withMaxPending,
   withMiddleware,

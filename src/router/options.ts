@@ -23,6 +23,7 @@ export const RouteOptionName = {
   Durable: "withDurable",
   Concurrency: "withConcurrency",
   Prefetch: "withPrefetch",
+  MaxAckPending: "withMaxAckPending",
   MaxDeliver: "withMaxDeliver",
   AckWait: "withAckWait",
   Backoff: "withBackoff",
@@ -49,6 +50,7 @@ export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
   RouteOptionName.DLQ,
   RouteOptionName.ErrorPolicy,
   RouteOptionName.Prefetch,
+  RouteOptionName.MaxAckPending,
   RouteOptionName.OnConsumerLost,
 ];
 
@@ -100,6 +102,19 @@ export function withConcurrency(n: number): RouteOption {
  */
 export function withPrefetch(n: number): RouteOption {
   return record(RouteOptionName.Prefetch, n);
+}
+
+/**
+ * The most messages the durable consumer may have delivered and not yet acknowledged, across
+ * every process consuming it: the server's `max_ack_pending`, an integer >= 1. Each process
+ * holds at most `concurrency + prefetch` by itself, so the default lets several instances of a
+ * service share the durable at full speed; set it lower to cap the work in progress of all of
+ * them together (a downstream that takes only so much), or to `concurrency + prefetch` for a
+ * route that only ever runs in one process.
+ * @default the larger of 1000 (the server's own default) and `concurrency + prefetch`
+ */
+export function withMaxAckPending(n: number): RouteOption {
+  return record(RouteOptionName.MaxAckPending, n);
 }
 
 /**

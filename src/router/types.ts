@@ -116,6 +116,11 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
   readonly backoff: BackoffStrategy;
   /** Messages pulled ahead of the workers. @default concurrency */
   readonly prefetch: number;
+  /**
+   * The consumer's `max_ack_pending`: delivered and unacked messages over every process on the
+   * durable. @default max(1000, concurrency + prefetch)
+   */
+  readonly maxAckPending: number;
   /** DLQ subject; undefined = no DLQ (final failures are terminated and logged). */
   readonly dlq: string | undefined;
   /** @default "retry" */

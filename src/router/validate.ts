@@ -39,6 +39,8 @@ import {
 } from "./types.js";
 
 const MAX_CONCURRENCY = 10_000;
+/** nats-server's own default `max_ack_pending`, kept as the floor of jetroute's default. */
+const DEFAULT_MAX_ACK_PENDING = 1_000;
 
 type Base = Omit<JetStreamRouteSpec, "kind" | keyof JetStreamOnly>;
 type JetStreamOnly = Omit<JetStreamRouteSpec, keyof RequestRouteSpec>;
@@ -294,6 +296,14 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
     throw new ErrInvalidOption(invalidValueMessage(O.Prefetch, prefetch, expected, name));
   }
 
+  const maxAckPending =
+    draft.values.get(O.MaxAckPending) ??
+    Math.max(DEFAULT_MAX_ACK_PENDING, base.concurrency + prefetch);
+  if (!isIntIn(maxAckPending, 1, Number.MAX_SAFE_INTEGER)) {
+    const expected = "an integer of at least 1";
+    throw new ErrInvalidOption(invalidValueMessage(O.MaxAckPending, maxAckPending, expected, name));
+  }
+
   const dlqRaw = draft.values.get(O.DLQ);
   const dlq = dlqRaw === undefined ? undefined : checkRouteSubject(dlqRaw, O.DLQ, false, name);
   if (dlq !== undefined && subjectMatches(base.subject, dlq)) {
@@ -308,6 +318,7 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
     ackWaitMs,
     backoff,
     prefetch,
+    maxAckPending,
     dlq,
     errorPolicy: oneOf(draft, O.ErrorPolicy, ["retry", "terminate"], name),
     onConsumerLost: oneOf(draft, O.OnConsumerLost, ["recreate", "fail"], name),

@@ -30,6 +30,7 @@ import {
   withDuplicateWindow,
   withDurable,
   withErrorPolicy,
+  withMaxAckPending,
   withMaxAge,
   withMaxDeliver,
   withMaxMsgs,
@@ -294,6 +295,7 @@ describe("chaos: fuzzed bad input at the public API", { timeout: 120_000 }, asyn
     const factories: ReadonlyArray<(r: Fuzz) => unknown> = [
       (r) => withConcurrency(weirdOrNumber(r) as number),
       (r) => withPrefetch(weirdOrNumber(r) as number),
+      (r) => withMaxAckPending(weirdOrNumber(r) as number),
       (r) => withMaxDeliver(weirdOrNumber(r) as number),
       (r) => withAckWait(weirdOrDuration(r) as never),
       (r) => withDurable(randomSubject(r) as never),

@@ -17,8 +17,10 @@ import {
   withDurable,
   withErrorPolicy,
   withFanOut,
+  withMaxAckPending,
   withMaxDeliver,
   withMaxPending,
+  withPrefetch,
   withQueueGroup,
   withRequestReply,
   withStream,
@@ -133,6 +135,18 @@ describe("buildRouteSpec rejects each bad value with its sentinel", () => {
       code: ErrorCode.OptionNotSupported,
     },
     {
+      title: "a max ack pending of 0",
+      name: "ma",
+      options: js(withMaxAckPending(0)),
+      code: ErrorCode.InvalidOption,
+    },
+    {
+      title: "a max ack pending on a fan-out route",
+      name: "mf",
+      options: [withSubject("a"), withFanOut(), withMaxAckPending(100)],
+      code: ErrorCode.OptionNotSupported,
+    },
+    {
       title: "fan-out together with a queue group",
       name: "fq",
       options: [withSubject("a"), withFanOut(), withQueueGroup("g")],
@@ -172,6 +186,7 @@ test("a JetStream route gets the documented defaults", () => {
   assert.equal(spec.durable, "charge");
   assert.equal(spec.concurrency, 1);
   assert.equal(spec.prefetch, 1);
+  assert.equal(spec.maxAckPending, 1_000);
   assert.equal(spec.maxDeliver, 5);
   assert.equal(spec.ackWaitMs, 30_000);
   assert.equal(spec.errorPolicy, "retry");
@@ -186,6 +201,23 @@ test("a JetStream route gets the documented defaults", () => {
 test("prefetch defaults to the route's concurrency", () => {
   const spec = buildRouteSpec(route("p", handler, ...js(withConcurrency(8))));
   assert.equal(spec.kind === RouteKind.JetStream && spec.prefetch, 8);
+});
+
+test("max ack pending defaults to the server's 1000, or concurrency + prefetch when larger", () => {
+  const small = buildRouteSpec(route("s", handler, ...js(withConcurrency(64))));
+  assert.equal(small.kind === RouteKind.JetStream && small.maxAckPending, 1_000);
+  const large = buildRouteSpec(route("l", handler, ...js(withConcurrency(800), withPrefetch(400))));
+  assert.equal(large.kind === RouteKind.JetStream && large.maxAckPending, 1_200);
+  const set = buildRouteSpec(route("x", handler, ...js(withConcurrency(8), withMaxAckPending(16))));
+  assert.equal(set.kind === RouteKind.JetStream && set.maxAckPending, 16);
+});
+
+test("a max ack pending error names the option and the value", () => {
+  const { message } = codeOf(() =>
+    buildRouteSpec(route("m", handler, ...js(withMaxAckPending(2.5)))),
+  );
+  assert.ok(message.includes("withMaxAckPending"), message);
+  assert.ok(message.includes("2.5"), message);
 });
 
 test("a core route gets a max pending of 10000 by default", () => {
