@@ -6,16 +6,32 @@ import type { BenchContext } from "./types.js";
  */
 export type Round = (round: number) => Promise<{ messages: number; ms: number }>;
 
+/** What `alternate` measured. */
+export interface Alternated {
+  /** Each side's median rate. */
+  readonly raw: number;
+  readonly jetroute: number;
+  /**
+   * The median of the rounds' own jetroute/raw ratios. The two sides of a round run back to
+   * back, so a disk flush or a busy neighbour slows both; the ratio of the medians would
+   * compare rates taken at different moments, which on this machine swing ±15% round to round.
+   */
+  readonly ratio: number;
+  /** The lowest and highest round ratio, e.g. "0.91-1.04". */
+  readonly ratioRange: string;
+}
+
 /**
  * Runs `raw` and `jetroute` alternately (in ABBA order), `ctx.rounds` times each, after one
- * unmeasured warm-up of each, and returns each side's median msg/s. Alternating spreads disk and
- * GC noise over both sides instead of letting one side run on a warmer or busier machine.
+ * unmeasured warm-up of each, and returns each side's median msg/s and the median of the round
+ * ratios. Alternating spreads disk and GC noise over both sides instead of letting one side run
+ * on a warmer or busier machine.
  */
 export async function alternate(
   ctx: BenchContext,
   raw: Round,
   jetroute: Round,
-): Promise<{ raw: number; jetroute: number }> {
+): Promise<Alternated> {
   // Round 0 is the warm-up (JIT, connection buffers, store files); not counted.
   await raw(0);
   await jetroute(0);
@@ -30,7 +46,13 @@ export async function alternate(
       ctx.log(`  round ${round} ${side}: ${Math.round(rate)} msg/s`);
     }
   }
-  return { raw: median(rates.raw), jetroute: median(rates.jetroute) };
+  const ratios = rates.jetroute.map((jr, i) => jr / (rates.raw[i] ?? Number.NaN));
+  return {
+    raw: median(rates.raw),
+    jetroute: median(rates.jetroute),
+    ratio: median(ratios),
+    ratioRange: `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`,
+  };
 }
 
 export function median(values: readonly number[]): number {

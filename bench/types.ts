@@ -7,8 +7,9 @@ export interface BenchContext {
   /** The jetroute side's connection, from jetroute's `connect()`. */
   readonly conn: Connection;
   /**
-   * The raw side's own connection, made with the same nats.js options as jetroute's (its
-   * defaults: async traces on), so neither side gets cheaper error objects than the other.
+   * The raw side's own connection, with nats.js's defaults as its docs show them (async traces
+   * on; jetroute turns them off, see `withAsyncTraces`). The publish measure also compares with
+   * a raw connection that has them off.
    */
   readonly raw: { readonly nc: NatsConnection; readonly js: JetStreamClient };
   /** The server's `nats://` URL, for measures that need connections of their own. */

@@ -31,7 +31,14 @@ export function consumeMeasure(concurrency: number): Measure {
           (round) => rawRound(ctx, `raw-c${concurrency}-${round}`),
           (round) => jetrouteRound(ctx, `jr-c${concurrency}-${round}`, concurrency),
         );
-        return { raw: result.raw, jetroute: result.jetroute, messages: MESSAGES, goal: 0.9 };
+        return {
+          raw: result.raw,
+          jetroute: result.jetroute,
+          ratio: result.ratio,
+          messages: MESSAGES,
+          goal: 0.9,
+          details: { "round ratios": result.ratioRange },
+        };
       } finally {
         await dropStream(ctx, STREAM);
       }

@@ -37,7 +37,13 @@ export const measure: Measure = {
         (round) => rawRound(ctx, publisher, `bench.fan.raw.${round}`),
         (round) => jetrouteRound(ctx, publisher, `bench.fan.jr.${round}`),
       );
-      return { raw: result.raw, jetroute: result.jetroute, messages: MESSAGES };
+      return {
+        raw: result.raw,
+        jetroute: result.jetroute,
+        ratio: result.ratio,
+        messages: MESSAGES,
+        details: { "round ratios": result.ratioRange },
+      };
     } finally {
       await publisher.close();
     }

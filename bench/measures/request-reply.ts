@@ -52,10 +52,12 @@ export const measure: Measure = {
       return {
         raw: throughput.raw,
         jetroute: throughput.jetroute,
+        ratio: throughput.ratio,
         goal: 0.9,
         messages: REQUESTS,
         unit: "req/s",
         details: {
+          "round ratios": throughput.ratioRange,
           "raw p50 ms": ms(p(lat.raw, 0.5)),
           "raw p99 ms": ms(rawP99),
           "jetroute p50 ms": ms(p(lat.jetroute, 0.5)),

@@ -53,6 +53,7 @@ function natsOptions(config: ConnConfig): NodeConnectionOptions {
     servers: [...config.servers],
     maxReconnectAttempts: config.maxReconnectAttempts,
     reconnectTimeWait: config.reconnectWaitMs,
+    noAsyncTraces: !config.asyncTraces,
   };
   if (config.name !== undefined) opts.name = config.name;
   if (config.connectTimeoutMs !== undefined) opts.timeout = config.connectTimeoutMs;

@@ -4,6 +4,7 @@ export {
   type ConnDraft,
   type ConnOption,
   type TlsFiles,
+  withAsyncTraces,
   withConnectTimeout,
   withCredsFile,
   withMaxReconnectAttempts,

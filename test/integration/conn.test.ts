@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type ConnOption,
   connect,
+  withAsyncTraces,
   withConnectTimeout,
   withCredsFile,
   withMaxReconnectAttempts,
@@ -67,6 +68,20 @@ describe("connect", async () => {
     assert.equal((await conn.health()).connected, false);
   });
 
+  it("turns nats.js's async traces off unless asked", async () => {
+    const traced = (c: { nats: unknown }) =>
+      !(c.nats as { options: { noAsyncTraces?: boolean } }).options.noAsyncTraces;
+    const plain = await connect(withServers(server.url));
+    const withTraces = await connect(withServers(server.url), withAsyncTraces(true));
+    try {
+      assert.equal(traced(plain), false);
+      assert.equal(traced(withTraces), true);
+    } finally {
+      await plain.close();
+      await withTraces.close();
+    }
+  });
+
   it("logs through a conn component logger", async () => {
     const lines: LogLine[] = [];
     const conn = await connect(withServers(server.url), withLogger(recordingLogger(lines)));
@@ -90,6 +105,7 @@ describe("connect", async () => {
     ["an unknown duration unit", withReconnectWait("5x" as "5s"), ErrorCode.InvalidDuration],
     ["a zero connect timeout", withConnectTimeout(0), ErrorCode.InvalidDuration],
     ["a logger without methods", withLogger({} as Logger), ErrorCode.InvalidOption],
+    ["async traces given as a string", withAsyncTraces("yes" as never), ErrorCode.InvalidOption],
   ];
   for (const [what, option, code] of badOptions) {
     it(`rejects ${what} before dialling`, async () => {

@@ -3,7 +3,7 @@ import { after, describe, it } from "node:test";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { bytesCodec, stringCodec } from "../../src/codec/index.js";
-import { type Connection, connect, withServers } from "../../src/conn/index.js";
+import { type Connection, connect, withAsyncTraces, withServers } from "../../src/conn/index.js";
 import {
   ErrConnectionRequired,
   ErrExpectationFailed,
@@ -253,6 +253,20 @@ describe("producer", async () => {
     it("a request nobody answers fails with ErrNoResponders", async () => {
       const producer = createProducer(conn);
       await assert.rejects(producer.request("nobody.home", { q: 1 }), ErrNoResponders);
+    });
+
+    it("classifies failures the same with nats.js's async traces on (they wrap errors differently)", async () => {
+      const traced = await connect(withServers(server.url), withAsyncTraces(true));
+      try {
+        const producer = createProducer(traced, withPublishRetries(1));
+        await assert.rejects(producer.request("nobody.home", { q: 1 }), ErrNoResponders);
+        await assert.rejects(
+          producer.publishJetStream("nostream.here", 1),
+          (err: unknown) => err instanceof ErrPublishFailed && err.cause instanceof ErrNoResponders,
+        );
+      } finally {
+        await traced.close();
+      }
     });
 
     it("a request a responder does not answer in time fails with ErrRequestTimeout", async () => {
