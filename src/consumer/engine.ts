@@ -97,6 +97,8 @@ interface Job {
   readonly startedAt: number;
   /** Shutdown gave up waiting: the result, if it ever comes, is not applied. */
   abandoned: boolean;
+  /** Its handler is done and its worker free; the settlement (a dead letter) may still run. */
+  released: boolean;
   /** Settles when the job has run and its outcome was applied. */
   done: Promise<void> | undefined;
 }
@@ -108,8 +110,10 @@ class JetStreamEngine {
   readonly #pipeline: Handler;
   /** Handlers see this signal; it aborts when the shutdown grace period ends. */
   readonly #grace = new AbortController();
-  /** Running jobs by stream sequence: one handler per message at a time. */
+  /** Jobs by stream sequence, from handler start to settlement: one per message at a time. */
   readonly #jobs = new Map<number, Job>();
+  /** Jobs whose handler is running: the workers in use. */
+  #busy = 0;
   readonly #termWithReason: boolean;
   readonly #stats: StatsCounter;
   /** Stream sequences this engine acked or terminated above `#floor`. */
@@ -329,7 +333,7 @@ class JetStreamEngine {
     try {
       for (;;) {
         // Checked here first: an async call per message only to find a free slot costs ticks.
-        if (this.#jobs.size >= this.#spec.concurrency) await this.#slotFree();
+        if (!this.#workerFree()) await this.#slotFree();
         const next = await it.next();
         if (next.done) break;
         this.#taken++;
@@ -361,8 +365,17 @@ class JetStreamEngine {
     );
   }
 
+  /**
+   * A worker is free, and fewer than `concurrency` released jobs are still storing their dead
+   * letter: so at most `2 * concurrency + prefetch` messages are held even in a poison flood.
+   */
+  #workerFree(): boolean {
+    const { concurrency } = this.#spec;
+    return this.#busy < concurrency && this.#jobs.size < 2 * concurrency;
+  }
+
   async #slotFree(): Promise<void> {
-    while (this.#jobs.size >= this.#spec.concurrency && !this.#halting && !this.#lost) {
+    while (!this.#workerFree() && !this.#halting && !this.#lost) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
@@ -411,9 +424,11 @@ class JetStreamEngine {
       deliveryCount,
       startedAt: Date.now(),
       abandoned: false,
+      released: false,
       done: undefined,
     };
     this.#jobs.set(seq, job);
+    this.#busy++;
     // The worker bound is #slotFree: a message is taken from the iterator only with a worker
     // free, so at most `concurrency` run and nats.js pulls no more than is taken (its
     // consume-jobs pattern). A pool library on top would only count the same jobs again, at a
@@ -423,9 +438,19 @@ class JetStreamEngine {
 
   /** `#process` never rejects, so `then` is enough (no `finally` closure per message). */
   readonly #finish = (seq: number): void => {
+    const job = this.#jobs.get(seq);
+    if (job !== undefined) this.#freeWorker(job);
     this.#jobs.delete(seq);
     this.#notify();
   };
+
+  /** Frees the job's worker (once); its message stays held until `#finish`. */
+  #freeWorker(job: Job): void {
+    if (job.released) return;
+    job.released = true;
+    this.#busy--;
+    this.#notify();
+  }
 
   /**
    * Runs one message to its settlement and resolves with its sequence. Never rejects: a bad
@@ -439,8 +464,14 @@ class JetStreamEngine {
       this.#stats.handled++;
       if (job.abandoned) return seq;
       // The common case skips the matcher and its await: they cost more than the ack itself.
-      if (settlement.kind === "ack") this.#ack(m, seq);
-      else await this.#settle(m, seq, settlement, logger);
+      if (settlement.kind === "ack") {
+        this.#ack(m, seq);
+      } else {
+        // A nak is sent at once; a dead letter waits for the DLQ stream's ack. Neither needs
+        // the worker, which a poison flood would otherwise tie up on DLQ round trips.
+        this.#freeWorker(job);
+        await this.#settle(m, seq, settlement, logger);
+      }
     } catch (err) {
       logger.error({ err }, "could not settle message; the server redelivers it after ack wait");
     }
@@ -582,7 +613,7 @@ class JetStreamEngine {
       case "heartbeats_missed":
         // Expected while every worker is busy: the engine holds back the next pull on purpose,
         // so no request is open for the server to heartbeat on.
-        if (this.#jobs.size >= this.#spec.concurrency) {
+        if (!this.#workerFree()) {
           this.#log.debug({ count: s.count }, "heartbeats missed while workers are busy");
         } else {
           this.#log.warn({ count: s.count }, "consumer heartbeats missed; nats.js re-pulls");

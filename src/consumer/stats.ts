@@ -23,13 +23,17 @@ export interface JetStreamRouteStats {
   readonly consumerRecreated: number;
   /** Handlers still running after the shutdown grace and abandon periods. */
   readonly abandoned: number;
-  /** Handlers running or settling now (never more than the route's concurrency). */
+  /**
+   * Handlers running, plus messages whose dead letter is being stored (the worker is freed as
+   * soon as the handler is done): at most `concurrency` of each.
+   */
   readonly inFlight: number;
   /** Messages received from the server and waiting in the client for a worker. */
   readonly buffered: number;
   /**
    * `inFlight + buffered`: messages this process holds, received but not settled. Bounded by
-   * `concurrency + prefetch` whatever the backlog.
+   * `concurrency + prefetch` whatever the backlog (plus up to `concurrency` more while dead
+   * letters are being stored).
    */
   readonly held: number;
   /** The consumer's last known ack floor (a stream sequence; 0 when nothing is acked). */

@@ -180,6 +180,37 @@ describe("JetStream engine: retries and dead letters", { timeout: 20_000 }, asyn
     assert.equal(dead?.header.get(DeadLetterHeader.Error), "invalid order");
   });
 
+  it("frees the worker while a dead letter is stored: the next handler runs before the DLQ acks", async () => {
+    const { stream, subject, dlqStream, dlq } = await streams();
+    const total = 20;
+    await publishMany(conn, subject, total);
+    let calls = 0;
+    let peakInFlight = 0;
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "poisoned",
+          async () => {
+            calls++;
+            // Read synchronously as the handler starts: a previous message whose dead letter
+            // is still awaiting the DLQ stream's ack is counted in flight beside this one.
+            const s = b.stats().poisoned;
+            peakInFlight = Math.max(peakInFlight, s?.inFlight ?? 0);
+            return reject("poison");
+          },
+          withStream(stream),
+          withSubject(subject),
+          withConcurrency(1),
+          withDLQ(dlq),
+        ),
+      ),
+    );
+    await until(async () => (await storedMessages(conn, dlqStream)).length === total);
+    await run.stop();
+    assert.equal(calls, total);
+    assert.equal(peakInFlight, 2, "one handler plus one dead letter in flight, never more");
+  });
+
   it("dead-letters a retry on the final delivery instead of stranding it", async () => {
     const { stream, subject, dlqStream, dlq } = await streams();
     let calls = 0;
