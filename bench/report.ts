@@ -179,10 +179,11 @@ ${table}
   reach even without NATS: the "timer-only ceiling" is 64 loops of \`await sleep(2)\` alone. It
   runs one process, so both sides cap the durable at what that process holds
   (\`withMaxAckPending(concurrency + prefetch)\`): the server then hands a message over as an ack
-  arrives, and workers restart spread across the millisecond. With jetroute's default cap (1000,
-  so that several instances scale out) the buffer stays full and workers restart together as
-  their timers fire; Node's 1 ms timer granularity then lengthens the sleeps (measured: p10 of
-  the 2 ms sleeps 1.97 ms vs 1.73 ms, p50 2.4 vs 2.2 ms). "default maxAckPending" is that figure.
+  arrives. "default maxAckPending" is jetroute with its default cap (1000, so that several
+  instances scale out), run back to back after the alternating rounds: 0.81-0.83 of the ideal.
+  Alternating with raw rounds instead, the default cap measured 0.73-0.77 in separate runs; the
+  2 ms sleeps were longer then (p10 1.97 vs 1.73 ms, p50 2.4 vs 2.2 ms), as if workers restart
+  together when the buffer is full, but why the order matters is not explained.
 - **scale-out** is the speed-up of 2 processes over 1 on one durable ("3 processes / 1" for
   three); with the durable's cap at one instance's \`concurrency + prefetch\`, as before
   \`withMaxAckPending\`, two processes got 1.7x and three no more than two.

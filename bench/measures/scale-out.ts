@@ -17,7 +17,7 @@ const SUBJECT = "bench.scale";
  */
 export const measure: Measure = {
   name: "scale-out",
-  description: `1 vs 2 service processes on one durable, handler awaits ${WORK_MS} ms, concurrency ${CONCURRENCY} each`,
+  description: `1 vs 2 (and 3) service processes on one durable, handler awaits ${WORK_MS} ms, concurrency ${CONCURRENCY} each`,
   async run(ctx) {
     await prefilledStream(ctx, STREAM, SUBJECT, MESSAGES);
     const rounds = Math.min(ctx.rounds, 3);

@@ -69,7 +69,8 @@ export interface JetStreamRouteRunner extends RouteRunner {
 
 /**
  * The runner of a JetStream route: provisions the durable pull consumer, consumes with at most
- * `concurrency` handlers and `concurrency + prefetch` messages held, settles each message from
+ * `concurrency` handlers and `concurrency + prefetch` messages held (plus up to `concurrency`
+ * whose dead letter is being stored), settles each message from
  * its handler's result (ack, nak with backoff, dead-letter), recreates a lost consumer, and
  * drains on shutdown. Used by the Broker for routes of kind "jetstream".
  * @example
