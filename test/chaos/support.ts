@@ -43,6 +43,8 @@ export interface ProcessedRecord {
   readonly pid: number;
   /** The handler's outcome: "ack" is a processed healthy message. */
   readonly outcome: "ack" | "reject" | "error";
+  /** When the handler finished (epoch ms, sub-ms precision). */
+  readonly at: number;
 }
 
 /** The service's last stdout line after a SIGTERM/SIGINT drain. */
