@@ -12,8 +12,10 @@ import {
   isJetrouteError,
   route,
   withConcurrency,
+  withAsyncTraces,
   withConnection,
   withLogger,
+  withMaxAckPending,
   withPublishRetries,
   withServers,
   withStream,
@@ -35,6 +37,10 @@ export async function optionTypesCannotBeMixed(): Promise<void> {
   // @ts-expect-error a producer option is not a route option
   route("r", async () => undefined, withPublishRetries(3));
   createProducer(conn, withPublishRetries(3));
+  // @ts-expect-error the durable's ack cap is a route option, not a connection option
+  await connect(withMaxAckPending(1000));
+  // @ts-expect-error async traces are a connection setting, not a route option
+  route("r", async () => undefined, withAsyncTraces(true));
 }
 
 export function errorCodesNarrow(err: unknown): string {
