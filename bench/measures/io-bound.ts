@@ -14,7 +14,7 @@ const PREFETCH = Number(process.env.BENCH_IO_PREFETCH ?? CONCURRENCY);
  * One process on the durable, so both sides cap it at what that process holds, as a route
  * that runs in one process only may (`withMaxAckPending(concurrency + prefetch)`). The figure
  * with jetroute's default cap (1000, so that several instances scale out) is reported beside
- * it; see docs/benchmarks.md for why the two differ on this handler.
+ * it; docs/benchmarks.md says how the two compare across runs.
  */
 const MAX_ACK_PENDING = CONCURRENCY + PREFETCH;
 const IDEAL = CONCURRENCY / (WORK_MS / 1000);
