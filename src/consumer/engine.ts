@@ -514,8 +514,13 @@ class JetStreamEngine {
     }
   }
 
-  async #settle(m: JsMsg, seq: number, settlement: Settlement, logger: Logger): Promise<void> {
-    if (settlement.kind === "ack") return this.#ack(m, seq);
+  /** A nak or a dead letter (acks take the fast path in `#process`). */
+  async #settle(
+    m: JsMsg,
+    seq: number,
+    settlement: Exclude<Settlement, { kind: "ack" }>,
+    logger: Logger,
+  ): Promise<void> {
     const stats = this.#stats;
     await match(settlement)
       .with({ kind: "nak" }, ({ delayMs }) => {
