@@ -8,6 +8,7 @@ import { startServer, type TestServer } from "../src/testing/index.js";
 import { consumeMeasure } from "./measures/consume.js";
 import { measure as fanout } from "./measures/fanout.js";
 import { measure as ioBound } from "./measures/io-bound.js";
+import { measure as poisonFlood } from "./measures/poison-flood.js";
 import { measure as publish } from "./measures/publish.js";
 import { measure as requestReply } from "./measures/request-reply.js";
 import { measure as rssBacklog } from "./measures/rss-backlog.js";
@@ -21,6 +22,7 @@ const MEASURES: readonly Measure[] = [
   consumeMeasure(1),
   consumeMeasure(16),
   ioBound,
+  poisonFlood,
   requestReply,
   fanout,
   scaleOut,

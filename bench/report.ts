@@ -184,6 +184,9 @@ ${table}
   are within 2% (0.806 vs 0.804, 0.802 vs 0.817, 0.828 vs 0.810 of the ideal); across runs the
   capped figure stayed at 0.80-0.82 while the default one ranged 0.73-0.83, which is why the
   goal is read on the capped one.
+- **poison-flood** is the chaos suite's 10% poison flood as a measure: "raw" is the clean run
+  (healthy messages only), "jetroute" the healthy rate with one message in ten rejected or
+  throwing until dead-lettered; the ratio is flood over clean (goal 0.8).
 - **scale-out** is the speed-up of 2 processes over 1 on one durable ("3 processes / 1" for
   three); with the durable's cap at one instance's \`concurrency + prefetch\`, as before
   \`withMaxAckPending\`, two processes got 1.7x and three no more than two.

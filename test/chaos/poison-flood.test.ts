@@ -112,7 +112,8 @@ describe("chaos: a 10% poison flood", { timeout: 120_000 }, async () => {
         deliveries: Number(m.header?.get(DeadLetterHeader.DeliveryCount)),
       });
     }
-    // Printed, not asserted: throughput belongs to the bench. Timed by the service's own
+    // Printed, not asserted: throughput belongs to the bench (its poison-flood measure, with
+    // paired rounds). Timed here by the service's own
     // records, from its first handled message to its last healthy one.
     const baseRate = healthy.length / healthySpanMs(readRecords(baseline.config.out));
     const floodRate = healthy.length / healthySpanMs(records);
