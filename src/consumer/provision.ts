@@ -74,7 +74,10 @@ export async function requireDLQStream(
  *   not the bound of one process. One process holds at most `concurrency + prefetch` by
  *   itself (it takes a message from nats.js only with a worker free, and nats.js pulls only as
  *   messages are taken); a cap of `concurrency + prefetch` would let two instances of a
- *   service share one instance's worth of messages, and a third add nothing.
+ *   service share one instance's worth of messages, and a third add nothing. One exception to
+ *   the per-process bound: after missed heartbeats or a reconnect nats.js pulls a full batch
+ *   again while the earlier pull may still be open, so up to `prefetch` more can arrive once;
+ *   a route that must never exceed it in one process can set `withMaxAckPending` to it.
  * - No `backoff` list: it only applies to ack timeouts and forces `ack_wait` to its first entry;
  *   retry delays are computed by the engine and sent with `nak(delay)`.
  */
