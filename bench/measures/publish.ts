@@ -1,4 +1,4 @@
-import { jetstream } from "@nats-io/jetstream";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { createProducer } from "../../src/producer/index.js";
 import { alternate } from "../rounds.js";
@@ -30,16 +30,16 @@ export const measure: Measure = {
         if (r.published !== n) throw new Error(`published ${r.published} of ${n}`);
         return { messages: n, ms };
       });
+    const rawRound = (js: JetStreamClient, tag: string, n: number) =>
+      withFreshStream(ctx, tag, async (subject) => {
+        const started = performance.now();
+        await rawWindowed(js, subject, payload, n, WINDOW);
+        return { messages: n, ms: performance.now() - started };
+      });
 
     const result = await alternate(
       ctx,
-      (round) =>
-        withFreshStream(ctx, `raw${round}`, async (subject) => {
-          const n = count(round);
-          const started = performance.now();
-          await rawWindowed(ctx.raw.js, subject, payload, n, WINDOW);
-          return { messages: n, ms: performance.now() - started };
-        }),
+      (round) => rawRound(ctx.raw.js, `raw${round}`, count(round)),
       (round) => jetrouteRound(`jr${round}`, count(round)),
     );
     // The same against a raw client that also skips nats.js's per-publish stack captures
@@ -50,13 +50,7 @@ export const measure: Measure = {
       const js = jetstream(untraced);
       same = await alternate(
         ctx,
-        (round) =>
-          withFreshStream(ctx, `rawnt${round}`, async (subject) => {
-            const n = count(round);
-            const started = performance.now();
-            await rawWindowed(js, subject, payload, n, WINDOW);
-            return { messages: n, ms: performance.now() - started };
-          }),
+        (round) => rawRound(js, `rawnt${round}`, count(round)),
         (round) => jetrouteRound(`jrnt${round}`, count(round)),
       );
     } finally {
