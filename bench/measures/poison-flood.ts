@@ -67,8 +67,8 @@ async function floodRound(ctx: BenchContext, tag: string, withPoison: boolean) {
   try {
     function* items() {
       for (let id = 0; id < MESSAGES; id++) {
-        const poison = withPoison ? poisonOf(id) : undefined;
-        if (!withPoison && poisonOf(id) !== undefined) continue;
+        const poison = poisonOf(id);
+        if (poison !== undefined && !withPoison) continue;
         yield { subject, payload: poison === undefined ? { id } : { id, poison } };
       }
     }
