@@ -1,4 +1,3 @@
-import type { JsMsg } from "@nats-io/jetstream";
 import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import type { Connection } from "../conn/types.js";
 import type { Logger } from "../logger/index.js";
@@ -16,15 +15,30 @@ export const DeadLetterHeader = {
 } as const;
 export type DeadLetterHeader = (typeof DeadLetterHeader)[keyof typeof DeadLetterHeader];
 
+/** What a dead letter is made from (the engine builds it from the delivered message). */
+export interface DeadLetterSource {
+  /** The original subject. */
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs | undefined;
+  readonly stream: string;
+  /** The stream sequence. */
+  readonly seq: number;
+  readonly deliveryCount: number;
+}
+
+/** What storing a dead letter came to. */
+export type DeadLetterResult =
+  /** The DLQ stream acknowledged it: terminate the original. */
+  | { readonly kind: "stored"; readonly truncated: boolean }
+  /** A transient failure: nak with backoff and try again on the next delivery. */
+  | { readonly kind: "retry"; readonly error: unknown };
+
 /** What dead-lettering needs from the engine. */
 export interface DeadLetterDeps {
   readonly conn: Connection;
   readonly spec: JetStreamRouteSpec;
   readonly logger: Logger;
-  /** `term(reason)` only where the server honours it (>= 2.10.4); 2.9 ignores `+TERM <reason>`. */
-  readonly termWithReason: boolean;
-  /** Redelivery delay when the DLQ publish fails. */
-  readonly retryDelayMs: number;
 }
 
 /** True when the server understands `+TERM <reason>` (2.10.4 and later). */
@@ -40,7 +54,11 @@ export function supportsTermReason(version: readonly [number, number, number]): 
  * `Nats-Expected-Last-Sequence` copied over would make the DLQ publish fail; `Nats-Msg-Id` is
  * replaced by ours), plus the `Jetroute-*` trace headers.
  */
-export function deadLetterHeaders(m: JsMsg, spec: JetStreamRouteSpec, reason: string): MsgHdrs {
+export function deadLetterHeaders(
+  m: DeadLetterSource,
+  spec: JetStreamRouteSpec,
+  reason: string,
+): MsgHdrs {
   const h = natsHeaders();
   if (m.headers) {
     for (const [key, values] of m.headers) {
@@ -49,9 +67,9 @@ export function deadLetterHeaders(m: JsMsg, spec: JetStreamRouteSpec, reason: st
     }
   }
   h.set(DeadLetterHeader.OriginalSubject, m.subject);
-  h.set(DeadLetterHeader.Stream, m.info.stream);
+  h.set(DeadLetterHeader.Stream, m.stream);
   h.set(DeadLetterHeader.Sequence, String(m.seq));
-  h.set(DeadLetterHeader.DeliveryCount, String(m.info.deliveryCount));
+  h.set(DeadLetterHeader.DeliveryCount, String(m.deliveryCount));
   // Header values are one line; a multi-line error message would corrupt the frame.
   h.set(DeadLetterHeader.Error, reason.replace(/[\r\n]+/g, " "));
   h.set(DeadLetterHeader.Route, spec.name);
@@ -60,35 +78,23 @@ export function deadLetterHeaders(m: JsMsg, spec: JetStreamRouteSpec, reason: st
 }
 
 /**
- * Gives up on a message. With a DLQ: publish the original payload and headers there (msgID
- * `stream:seq`, so a re-run after a crash never stores it twice), wait for the PubAck, and only
- * then terminate; a failed publish naks instead, so the message is never lost. Without a DLQ:
- * terminate and log the reason. Resolves true when the message was terminated (settled for
- * good), false when it was nak'd for another try.
+ * Publishes a dead letter to the route's DLQ (msgID `stream:seq`, so a re-run after a crash never
+ * stores it twice) and waits for the PubAck. Never throws: a failed publish is `retry`.
  */
-export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps): Promise<boolean> {
-  const { spec, logger } = deps;
-  // seq and deliveryCount are already bound on the per-message logger the engine passes in.
-  const fields = { reason };
-  if (spec.dlq !== undefined) {
-    try {
-      await deps.conn.jetstream.publish(spec.dlq, m.data, {
-        msgID: `${m.info.stream}:${m.seq}`,
-        headers: deadLetterHeaders(m, spec, reason),
-      });
-    } catch (err) {
-      logger.error(
-        { ...fields, err, dlq: spec.dlq, retryInMs: deps.retryDelayMs },
-        "dead-letter publish failed; message will be redelivered",
-      );
-      m.nak(deps.retryDelayMs);
-      return false;
-    }
-    logger.warn({ ...fields, dlq: spec.dlq }, "message dead-lettered");
-  } else {
-    logger.error(fields, "message terminated (route has no DLQ)");
+export async function storeDeadLetter(
+  m: DeadLetterSource,
+  reason: string,
+  deps: DeadLetterDeps,
+): Promise<DeadLetterResult> {
+  const { spec } = deps;
+  if (spec.dlq === undefined) return { kind: "stored", truncated: false };
+  try {
+    await deps.conn.jetstream.publish(spec.dlq, m.data, {
+      msgID: `${m.stream}:${m.seq}`,
+      headers: deadLetterHeaders(m, spec, reason),
+    });
+    return { kind: "stored", truncated: false };
+  } catch (error) {
+    return { kind: "retry", error };
   }
-  if (deps.termWithReason) m.term(reason);
-  else m.term();
-  return true;
 }

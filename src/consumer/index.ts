@@ -1,11 +1,7 @@
-// The JetStream engine: durable pull consumer, bounded workers, outcome -> ack/nak/term, DLQ.
+// The JetStream engine: its own pull, bounded workers, settlement table, dead letters, recovery.
 export { DeadLetterHeader, supportsTermReason } from "./dead-letter.js";
-export {
-  ABANDON_AFTER_MS,
-  FLOOR_REFRESH_MS,
-  type JetStreamRouteRunner,
-  jetStreamRunner,
-} from "./engine.js";
+export { type JetStreamRouteRunner, jetStreamRunner } from "./engine.js";
+export { PULL } from "./lifecycle.js";
 export {
   type ConfigChange,
   consumerChanges,
@@ -13,6 +9,14 @@ export {
   type Provisioned,
   type ProvisionResult,
 } from "./provision.js";
-export { SeqRanges } from "./seq-ranges.js";
-export { decideSettlement, FALLBACK_DELAY_MS, type Settlement } from "./settle.js";
+export { FLOOR_REFRESH_MS } from "./recover.js";
+export { ReplayGuard } from "./replay-guard.js";
+export {
+  beforeRun,
+  decideSettlement,
+  FALLBACK_DELAY_MS,
+  type RunResult,
+  type Settlement,
+  UNSETTLED_DELIVERY_ALLOWANCE,
+} from "./settle.js";
 export type { JetStreamRouteStats } from "./stats.js";

@@ -7,7 +7,7 @@ import {
   JetStreamApiError,
   type JetStreamManager,
 } from "@nats-io/jetstream";
-import { millisToNanos } from "../duration/index.js";
+import { millisToNanos, nanosToMillis } from "../duration/index.js";
 import { causeText, ErrDLQStreamMissing, ErrStreamNotFound } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
@@ -120,11 +120,27 @@ export function consumerChanges(
 /** What provisioning did to the durable consumer. */
 export type ProvisionResult = "created" | "updated" | "unchanged";
 
+/** The durable's limits on one pull request (0: none). */
+export interface PullLimits {
+  /** `max_batch`: messages per pull request. */
+  readonly maxBatch: number;
+  /** `max_expires` in ms: how long a pull request may wait. */
+  readonly maxExpiresMs: number;
+}
+
 /** What provisioning did, and the consumer's ack floor (stream sequence) as it found it. */
 export interface Provisioned {
   readonly result: ProvisionResult;
   /** Every stream sequence `<= ackFloor` is acknowledged; 0 when nothing is. */
   readonly ackFloor: number;
+  readonly limits: PullLimits;
+}
+
+function pullLimits(config: Partial<ConsumerConfig>): PullLimits {
+  return {
+    maxBatch: config.max_batch ?? 0,
+    maxExpiresMs: nanosToMillis(config.max_expires ?? 0),
+  };
 }
 
 /**
@@ -171,11 +187,16 @@ export async function provisionConsumer(
         },
         "consumer created",
       );
-      return { result: "created", ackFloor: created.ack_floor.stream_seq };
+      return {
+        result: "created",
+        ackFloor: created.ack_floor.stream_seq,
+        limits: pullLimits(created.config),
+      };
     }
     const ackFloor = info.ack_floor.stream_seq;
+    const limits = pullLimits(info.config);
     const changes = consumerChanges(info.config, desired);
-    if (changes.length === 0) return { result: "unchanged", ackFloor };
+    if (changes.length === 0) return { result: "unchanged", ackFloor, limits };
     const {
       durable_name: _name,
       ack_policy: _ack,
@@ -191,7 +212,7 @@ export async function provisionConsumer(
       },
       "consumer updated",
     );
-    return { result: "updated", ackFloor };
+    return { result: "updated", ackFloor, limits };
   } catch (cause) {
     if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
     throw cause;

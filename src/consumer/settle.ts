@@ -1,25 +1,59 @@
-import { match } from "ts-pattern";
 import { causeText } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { HandlerResult } from "../router/index.js";
 import type { JetStreamRouteSpec, Outcome } from "../router/types.js";
 
-/** What the engine does with a message once its handler has finished. */
+/** What the engine does with a message. */
 export type Settlement =
   | { readonly kind: "ack" }
   /** Redeliver after `delayMs` (JetStream `nak(delay)`). */
   | { readonly kind: "nak"; readonly delayMs: number }
+  /** Hand back without a verdict (bare `nak`): the handler never ran or was stopped by shutdown. */
+  | { readonly kind: "release"; readonly why: ReleaseCause }
   /** Copy to the DLQ (when the route has one), then terminate. */
   | { readonly kind: "dead-letter"; readonly reason: string };
 
+/** Why a message is released rather than settled. */
+export type ReleaseCause = "shutdown" | "interrupted" | "consumer-lost";
+
+/**
+ * A handler's result as the settlement table reads it: the runtime's result, or `interrupted`
+ * when the handler stopped because the shutdown grace period ended (not a handler failure).
+ */
+export type RunResult = HandlerResult | { readonly kind: "interrupted"; readonly reason: unknown };
+
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;
+
+/**
+ * Deliveries beyond `maxDeliver` a message may have before the engine dead-letters it without
+ * running its handler. Releases at shutdown (bare naks of messages whose handler never ran, or
+ * was interrupted) raise the server's delivery count too, so the check before a run cannot be
+ * at `maxDeliver` itself (it would dead-letter released messages unhandled); it exists for the
+ * handler that kills its process on every delivery, which never settles at all: such a message
+ * reaches the DLQ on delivery `maxDeliver + UNSETTLED_DELIVERY_ALLOWANCE + 1`.
+ */
+export const UNSETTLED_DELIVERY_ALLOWANCE = 5;
 
 const ACK: Settlement = Object.freeze({ kind: "ack" });
 
 /** True when a failure on this delivery is the last allowed (`maxDeliver` -1 means never). */
 export function isFinalDelivery(spec: JetStreamRouteSpec, deliveryCount: number): boolean {
   return spec.maxDeliver !== -1 && deliveryCount >= spec.maxDeliver;
+}
+
+/**
+ * The settlement decided before a handler runs, or undefined to run it: messages whose
+ * deliveries never settled (see {@link UNSETTLED_DELIVERY_ALLOWANCE}) go to the dead letters.
+ */
+export function beforeRun(spec: JetStreamRouteSpec, deliveryCount: number): Settlement | undefined {
+  if (spec.maxDeliver === -1) return undefined;
+  const limit = spec.maxDeliver + UNSETTLED_DELIVERY_ALLOWANCE;
+  if (deliveryCount <= limit) return undefined;
+  return {
+    kind: "dead-letter",
+    reason: `delivered ${deliveryCount} times without settling (maxDeliver ${spec.maxDeliver} + ${UNSETTLED_DELIVERY_ALLOWANCE} unsettled deliveries)`,
+  };
 }
 
 /**
@@ -43,40 +77,52 @@ export function backoffDelay(
 }
 
 /**
- * Maps a handler's result to what happens to the message. Pure apart from the backoff call;
- * `onError` hooks are the engine's business (they need the message and context).
+ * The settlement table: a handler's result and the delivery count -> what happens to the
+ * message. Pure apart from the backoff call.
+ *
+ * | result                       | not the final delivery   | final delivery (`>= maxDeliver`) |
+ * | ---------------------------- | ------------------------ | -------------------------------- |
+ * | value, `ack()`               | ack                      | ack                              |
+ * | `retry(delay?)`              | nak(delay ?? backoff)    | dead-letter                      |
+ * | `reject(reason)`             | dead-letter              | dead-letter                      |
+ * | thrown, policy "retry"       | nak(backoff)             | dead-letter                      |
+ * | thrown, policy "terminate"   | dead-letter              | dead-letter                      |
+ * | interrupted by shutdown      | release                  | release                          |
  */
 export function decideSettlement(
-  result: HandlerResult,
+  result: RunResult,
   deliveryCount: number,
   spec: JetStreamRouteSpec,
   logger: Logger,
 ): Settlement {
-  // The common case, without the closures and matchers below (a measurable per-message cost).
+  // The common case first: no closures per message.
   if (result.kind === "value") return ACK;
   const retryOrDeadLetter = (delayMs: number | undefined, why: string): Settlement =>
     isFinalDelivery(spec, deliveryCount)
       ? { kind: "dead-letter", reason: `${why} (delivery ${deliveryCount} of ${spec.maxDeliver})` }
       : { kind: "nak", delayMs: delayMs ?? backoffDelay(spec, deliveryCount, logger) };
-
-  return match(result)
-    .with({ kind: "outcome" }, ({ outcome }) => settleOutcome(outcome, retryOrDeadLetter))
-    .with({ kind: "error" }, ({ error }) =>
-      match(spec.errorPolicy)
-        .with("retry", () => retryOrDeadLetter(undefined, causeText(error)))
-        .with("terminate", (): Settlement => ({ kind: "dead-letter", reason: causeText(error) }))
-        .exhaustive(),
-    )
-    .exhaustive();
+  switch (result.kind) {
+    case "interrupted":
+      return { kind: "release", why: "interrupted" };
+    case "outcome":
+      return settleOutcome(result.outcome, retryOrDeadLetter);
+    case "error":
+      return spec.errorPolicy === "retry"
+        ? retryOrDeadLetter(undefined, causeText(result.error))
+        : { kind: "dead-letter", reason: causeText(result.error) };
+  }
 }
 
 function settleOutcome(
   outcome: Outcome,
   retryOrDeadLetter: (delayMs: number | undefined, why: string) => Settlement,
 ): Settlement {
-  return match(outcome)
-    .with({ kind: "ack" }, () => ACK)
-    .with({ kind: "retry" }, ({ delayMs }) => retryOrDeadLetter(delayMs, "retries exhausted"))
-    .with({ kind: "reject" }, ({ reason }): Settlement => ({ kind: "dead-letter", reason }))
-    .exhaustive();
+  switch (outcome.kind) {
+    case "ack":
+      return ACK;
+    case "retry":
+      return retryOrDeadLetter(outcome.delayMs, "retries exhausted");
+    case "reject":
+      return { kind: "dead-letter", reason: outcome.reason };
+  }
 }

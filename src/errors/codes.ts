@@ -37,6 +37,7 @@ export const ErrorCode = {
   // consumer / broker
   DLQStreamMissing: "ERR_DLQ_STREAM_MISSING",
   ConsumerLost: "ERR_CONSUMER_LOST",
+  PullRejected: "ERR_PULL_REJECTED",
   RouteFailed: "ERR_ROUTE_FAILED",
   HandlerTimeout: "ERR_HANDLER_TIMEOUT",
   ShutdownTimeout: "ERR_SHUTDOWN_TIMEOUT",

@@ -56,6 +56,8 @@ export const ErrDLQStreamMissing = defineSentinel(
   "ErrDLQStreamMissing",
 );
 export const ErrConsumerLost = defineSentinel(ErrorCode.ConsumerLost, "ErrConsumerLost");
+/** The server kept refusing the engine's pull requests (400, or 409 Exceeded MaxRequest... / MaxWaiting). */
+export const ErrPullRejected = defineSentinel(ErrorCode.PullRejected, "ErrPullRejected");
 export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
 export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
 export const ErrBrokerRunning = defineSentinel(ErrorCode.BrokerRunning, "ErrBrokerRunning");

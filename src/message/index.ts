@@ -1,1 +1,1 @@
-export { fromCoreMsg, fromJsMsg } from "./message.js";
+export { fromCoreMsg, fromJetStream, type JetStreamDelivery } from "./message.js";

@@ -1,4 +1,3 @@
-import type { JsMsg } from "@nats-io/jetstream";
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import { ErrDecode } from "../errors/index.js";
 import type { Message } from "../router/types.js";
@@ -6,9 +5,18 @@ import type { Message } from "../router/types.js";
 const decoder = new TextDecoder();
 const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
 
+/** What the handler's view of a JetStream message is made from: the delivery the engine pulled. */
+export interface JetStreamDelivery {
+  readonly msg: Msg;
+  readonly seq: number;
+  readonly deliveryCount: number;
+  /** When the server stored it: ns since the epoch, as decimal digits. */
+  readonly timestampNanos: string;
+}
+
 /** The handler's view of a JetStream message. Lazy: nothing is decoded until asked for. */
-export function fromJsMsg(m: JsMsg): Message {
-  return new JsMessage(m);
+export function fromJetStream(d: JetStreamDelivery): Message {
+  return new JsMessage(d);
 }
 
 /**
@@ -115,34 +123,34 @@ class CoreMessage extends LazyMessage {
 
 /** A JetStream message; `timestamp` is when the server stored it. */
 class JsMessage extends LazyMessage {
-  readonly #m: JsMsg;
+  readonly #d: JetStreamDelivery;
   #data: Uint8Array | undefined;
 
-  constructor(m: JsMsg) {
+  constructor(d: JetStreamDelivery) {
     super();
-    this.#m = m;
+    this.#d = d;
   }
 
   get subject(): string {
-    return this.#m.subject;
+    return this.#d.msg.subject;
   }
   get data(): Uint8Array {
-    this.#data ??= this.#m.data;
+    this.#data ??= this.#d.msg.data;
     return this.#data;
   }
   get deliveryCount(): number {
-    return this.#m.info.deliveryCount;
+    return this.#d.deliveryCount;
   }
   get streamSequence(): number | undefined {
-    return this.#m.seq;
+    return this.#d.seq;
   }
   get replyTo(): string | undefined {
     return undefined;
   }
   protected get rawHeaders(): MsgHdrs | undefined {
-    return this.#m.headers;
+    return this.#d.msg.headers;
   }
   protected makeTimestamp(): Date {
-    return this.#m.time;
+    return new Date(Number(BigInt(this.#d.timestampNanos || "0") / 1_000_000n));
   }
 }

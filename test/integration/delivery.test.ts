@@ -2,12 +2,18 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
-import { deliveryOf } from "../../src/consumer/delivery.js";
+import type { Delivery } from "../../src/consumer/delivery.js";
+import { parseAckSubject } from "../../src/consumer/delivery.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 
 checkLeaksAfterAll();
 
-describe("deliveryOf on messages from a real server", async () => {
+/** nats.js keeps the timestamp as a (lossy) number; ours is the subject's exact digits. */
+function asNatsJs(d: Delivery | undefined) {
+  return d === undefined ? undefined : { ...d, timestampNanos: Number(d.timestampNanos) };
+}
+
+describe("parseAckSubject on messages from a real server", async () => {
   const server = await useServer();
   const nc = await natsConnect({ servers: server.url });
   after(() => nc.close());
@@ -22,9 +28,11 @@ describe("deliveryOf on messages from a real server", async () => {
     const first = await consumer.fetch({ max_messages: 3, expires: 2_000 });
     const seen: Array<[number, number]> = [];
     for await (const m of first) {
-      assert.deepEqual(deliveryOf(m), {
+      assert.deepEqual(asNatsJs(parseAckSubject((m as unknown as { reply: string }).reply)), {
+        stream: m.info.stream,
         seq: m.info.streamSequence,
         deliveryCount: m.info.deliveryCount,
+        timestampNanos: m.info.timestampNanos,
       });
       seen.push([m.seq, m.info.deliveryCount]);
       m.nak();
@@ -36,7 +44,12 @@ describe("deliveryOf on messages from a real server", async () => {
     ]);
     const again = await consumer.fetch({ max_messages: 3, expires: 2_000 });
     for await (const m of again) {
-      assert.deepEqual(deliveryOf(m), { seq: m.info.streamSequence, deliveryCount: 2 });
+      assert.deepEqual(asNatsJs(parseAckSubject((m as unknown as { reply: string }).reply)), {
+        stream: "DELIVERY",
+        seq: m.info.streamSequence,
+        deliveryCount: 2,
+        timestampNanos: m.info.timestampNanos,
+      });
       m.ack();
     }
   });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SeqRanges } from "../../src/consumer/index.js";
+import { SeqRanges } from "../../src/consumer/seq-ranges.js";
 
 function members(s: SeqRanges, upTo: number): number[] {
   const out: number[] = [];

@@ -1,0 +1,58 @@
+/**
+ * The one state of a route's run. `starting` (provisioning) -> `consuming` (a pull session is
+ * open) -> `recovering` (the consumer was lost or must be re-read; a new session follows) ->
+ * `consuming` ... -> `draining` (stopped by the broker) or `failed` (stopped by an error); the
+ * last two are final and both drain in-flight handlers.
+ */
+export type EngineState =
+  | { readonly kind: "starting" }
+  | { readonly kind: "consuming" }
+  | { readonly kind: "recovering" }
+  | { readonly kind: "draining" }
+  | { readonly kind: "failed"; readonly error: unknown };
+
+/** The engine's pull and shutdown timings. */
+export const PULL = Object.freeze({
+  /**
+   * A pull request's `expires`, ms (capped by the durable's `max_expires`). A pull that is not
+   * filled by then ends with a 408 and the next one is sent at once.
+   */
+  expiresMs: 30_000,
+  /**
+   * The pull's `idle_heartbeat`, ms. Two silent beats on an open pull re-issue it (a dead stream
+   * leader, a dropped flow): 1 s keeps a failover stall near 2 s, for one tiny status message a
+   * second per idle route.
+   */
+  heartbeatMs: 1_000,
+  /** Silent beats after which the connection is forced to reconnect (and every this many after). */
+  reconnectAfterBeats: 3,
+  /** Consecutive pull rejections (409 Exceeded ...) before the route fails with ErrPullRejected. */
+  maxRejections: 3,
+  /**
+   * After the shutdown grace period has aborted their signals, how long handlers that ignore it
+   * are still awaited before the engine gives up on them (their messages are redelivered after
+   * ack wait). Without it one stuck handler would hang shutdown forever.
+   */
+  abandonAfterMs: 5_000,
+});
+
+/** Resolves true once `busy()` is false, false after `ms`; `onWake` receives the re-check hook. */
+export async function untilIdle(
+  busy: () => boolean,
+  onWake: (wake: (() => void) | undefined) => void,
+  ms: number,
+): Promise<boolean> {
+  if (!busy()) return true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      onWake(() => {
+        if (!busy()) resolve(true);
+      });
+    });
+  } finally {
+    clearTimeout(timer);
+    onWake(undefined);
+  }
+}

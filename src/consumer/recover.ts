@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { ErrorCode, isJetrouteError } from "../errors/index.js";
+import type { Logger } from "../logger/index.js";
+import type { JetStreamRouteSpec } from "../router/types.js";
+import { isConsumerNotFound, isStreamNotFound, provisionConsumer } from "./provision.js";
+import type { ReplayGuard } from "./replay-guard.js";
+import type { StatsCounter } from "./stats.js";
+
+/** Consumer-info requests before releasing held messages at shutdown; see `forgetDeadPulls`. */
+const RELEASE_INFO_ATTEMPTS = 5;
+
+/** What a consumer-info probe found. */
+export type ConsumerPresence = "present" | "consumer-gone" | "stream-gone" | "unknown";
+
+/** Asks the server whether the route's durable (and stream) still exist. */
+export async function probeConsumer(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+): Promise<ConsumerPresence> {
+  try {
+    await jsm.consumers.info(spec.stream, spec.durable);
+    return "present";
+  } catch (err) {
+    if (isStreamNotFound(err)) return "stream-gone";
+    if (isConsumerNotFound(err)) return "consumer-gone";
+    return "unknown";
+  }
+}
+
+/**
+ * Before naking released messages at shutdown, makes the server forget this process's dead
+ * pull requests: nats-server 2.9 steps its cursor back when a nak'd message meets only dead
+ * waiting requests (docs/internals.md, "the 2.9 release bug"). A consumer-info request makes the
+ * server drop waiting requests without interest; it is asked until `num_waiting` is 0 (other
+ * instances' live requests keep it above 0, and then the bug cannot happen).
+ */
+export async function forgetDeadPulls(
+  jsm: JetStreamManager,
+  nc: NatsConnection,
+  spec: JetStreamRouteSpec,
+  log: Logger,
+): Promise<void> {
+  for (let attempt = 0; attempt < RELEASE_INFO_ATTEMPTS; attempt++) {
+    if (nc.isClosed()) return;
+    try {
+      const info = await jsm.consumers.info(spec.stream, spec.durable);
+      if (info.num_waiting === 0) return;
+    } catch (err) {
+      log.debug({ err }, "consumer info before release failed");
+      return;
+    }
+    await sleep(20);
+  }
+}
+
+/**
+ * Re-provisions a lost consumer, retrying transient failures until `signal` aborts. It starts
+ * after the last ack floor seen: everything at or below a past floor was acked for good, so
+ * nothing unsettled is skipped; what this engine settled above it is acked again without running
+ * its handler (the replay guard); what another instance settled there runs again
+ * (at-least-once). Rejects with ErrStreamNotFound when the stream is gone.
+ */
+export async function recreateConsumer(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+  guard: ReplayGuard,
+  stats: StatsCounter,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      const startAfter = guard.floor;
+      const { result, ackFloor } = await provisionConsumer(jsm, spec, log, startAfter);
+      guard.raiseFloor(ackFloor);
+      if (result === "created") {
+        stats.consumerRecreated++;
+        log.warn({ durable: spec.durable, startSeq: startAfter + 1 }, "consumer recreated");
+      } else {
+        log.debug({ durable: spec.durable, result }, "consumer found intact");
+      }
+      return;
+    } catch (err) {
+      if (isJetrouteError(err, ErrorCode.StreamNotFound)) throw err;
+      log.warn({ err, attempt }, "could not recreate consumer; retrying");
+      await sleep(Math.min(250 * attempt, 5_000), undefined, { signal }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * How often, while messages are being settled, the engine reads the consumer's ack floor. A lost
+ * consumer is recreated from the last floor seen, so this bounds what is redelivered after a
+ * deletion. One consumer-info request per route per interval, none while the route is idle.
+ */
+export const FLOOR_REFRESH_MS = 2_000;
+
+/**
+ * Reads the ack floor into `guard` every {@link FLOOR_REFRESH_MS} when `settled()` moved since
+ * the last read. Returns the function that stops it (and waits for a read under way).
+ */
+export function startFloorRefresh(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+  guard: ReplayGuard,
+  settled: () => number,
+  log: Logger,
+): () => Promise<void> {
+  let seen = settled();
+  let reading: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    const now = settled();
+    if (reading !== undefined || now === seen) return;
+    seen = now;
+    reading = jsm.consumers
+      .info(spec.stream, spec.durable)
+      .then((info) => guard.raiseFloor(info.ack_floor.stream_seq))
+      .catch((err: unknown) => {
+        // A missing consumer is the engine's business (the pull tells it); retried next tick.
+        if (!isConsumerNotFound(err)) log.debug({ err }, "could not read the ack floor");
+      })
+      .finally(() => {
+        reading = undefined;
+      });
+  }, FLOOR_REFRESH_MS);
+  return async () => {
+    clearInterval(timer);
+    await reading;
+  };
+}

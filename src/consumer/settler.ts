@@ -1,0 +1,100 @@
+import type { Connection } from "../conn/types.js";
+import type { Logger } from "../logger/index.js";
+import type { JetStreamRouteSpec } from "../router/types.js";
+import { storeDeadLetter } from "./dead-letter.js";
+import type { Inbound } from "./inbound.js";
+import type { ReplayGuard } from "./replay-guard.js";
+import { backoffDelay, type Settlement } from "./settle.js";
+import type { StatsCounter } from "./stats.js";
+
+/** What the settler needs from the engine. */
+export interface SettlerDeps {
+  readonly conn: Connection;
+  readonly spec: JetStreamRouteSpec;
+  readonly stats: StatsCounter;
+  readonly guard: ReplayGuard;
+  /** `term(reason)` only where the server honours it (>= 2.10.4); 2.9 ignores `+TERM <reason>`. */
+  readonly termWithReason: boolean;
+  readonly log: Logger;
+  /** A dead letter that can never be stored: the route must stop (the message is not lost). */
+  readonly fail: (err: unknown) => void;
+}
+
+/**
+ * Applies settlements: the one place where a message is acked, nak'd, released or terminated.
+ * Acks are batched per event-loop turn (nats.js writes what is queued when it flushes, so one
+ * socket write carries every ack of the turn, not one syscall per message); `flush()` sends
+ * what is left at shutdown.
+ */
+export class Settler {
+  readonly #d: SettlerDeps;
+  readonly #acks: Inbound[] = [];
+
+  constructor(deps: SettlerDeps) {
+    this.#d = deps;
+  }
+
+  /** Applies `s`; resolves once it is done (a dead letter waits for the DLQ's PubAck). */
+  apply(m: Inbound, s: Settlement, log: Logger): Promise<void> | undefined {
+    const { stats } = this.#d;
+    switch (s.kind) {
+      case "ack":
+        this.ack(m);
+        return undefined;
+      case "nak":
+        m.nak(s.delayMs);
+        stats.nakd++;
+        return undefined;
+      case "release":
+        this.release(m);
+        return undefined;
+      case "dead-letter":
+        return this.#deadLetter(m, s.reason, log);
+    }
+  }
+
+  ack(m: Inbound): void {
+    if (this.#acks.push(m) === 1) setImmediate(this.flush);
+    this.#d.stats.acked++;
+    this.#d.guard.add(m.seq);
+  }
+
+  /** Hands a message back unprocessed: a bare nak, redelivered at once to whoever pulls next. */
+  release(m: Inbound): void {
+    m.nak();
+    this.#d.stats.released++;
+  }
+
+  readonly flush = (): void => {
+    for (const m of this.#acks.splice(0)) m.ack();
+  };
+
+  async #deadLetter(m: Inbound, reason: string, log: Logger): Promise<void> {
+    const { spec, stats, conn } = this.#d;
+    const source = {
+      subject: m.msg.subject,
+      data: m.msg.data,
+      headers: m.msg.headers,
+      stream: m.stream,
+      seq: m.seq,
+      deliveryCount: m.deliveryCount,
+    };
+    const result = await storeDeadLetter(source, reason, { conn, spec, logger: log });
+    if (result.kind === "retry") {
+      const retryInMs = backoffDelay(spec, m.deliveryCount, log);
+      log.error(
+        { reason, err: result.error, dlq: spec.dlq, retryInMs },
+        "dead-letter publish failed; message will be redelivered",
+      );
+      m.nak(retryInMs);
+      stats.nakd++;
+      return;
+    }
+    if (spec.dlq === undefined) log.error({ reason }, "message terminated (route has no DLQ)");
+    else log.warn({ reason, dlq: spec.dlq }, "message dead-lettered");
+    if (this.#d.termWithReason) m.term(reason);
+    else m.term();
+    stats.deadLettered++;
+    this.#d.guard.add(m.seq);
+  }
+}
