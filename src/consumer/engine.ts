@@ -413,7 +413,7 @@ function pullSettings(spec: JetStreamRouteSpec, limits: PullLimits): PullSetting
   return {
     subject: `$JS.API.CONSUMER.MSG.NEXT.${spec.stream}.${spec.durable}`,
     expiresMs,
-    heartbeatMs: Math.min(PULL.heartbeatMs, Math.floor(expiresMs / 2)),
+    heartbeatMs: Math.min(spec.idleHeartbeatMs, Math.floor(expiresMs / 2)),
     maxBatch: limits.maxBatch,
   };
 }

@@ -18,12 +18,6 @@ export const PULL = Object.freeze({
    * filled by then ends with a 408 and the next one is sent at once.
    */
   expiresMs: 30_000,
-  /**
-   * The pull's `idle_heartbeat`, ms. Two silent beats on an open pull re-issue it (a dead stream
-   * leader, a dropped flow): 1 s keeps a failover stall near 2 s, for one tiny status message a
-   * second per idle route.
-   */
-  heartbeatMs: 1_000,
   /** Silent beats after which the connection is forced to reconnect (and every this many after). */
   reconnectAfterBeats: 3,
   /** Consecutive pull rejections (409 Exceeded ...) before the route fails with ErrPullRejected. */

@@ -21,6 +21,7 @@ export {
   withErrorPolicy,
   withFanOut,
   withHandlerTimeout,
+  withIdleHeartbeat,
   withMaxAckPending,
   withMaxDeliver,
   withMaxPending,

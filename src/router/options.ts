@@ -33,6 +33,7 @@ export const RouteOptionName = {
   HandlerTimeout: "withHandlerTimeout",
   Middleware: "withMiddleware",
   OnConsumerLost: "withOnConsumerLost",
+  IdleHeartbeat: "withIdleHeartbeat",
   RequestReply: "withRequestReply",
   QueueGroup: "withQueueGroup",
   FanOut: "withFanOut",
@@ -52,6 +53,7 @@ export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
   RouteOptionName.Prefetch,
   RouteOptionName.MaxAckPending,
   RouteOptionName.OnConsumerLost,
+  RouteOptionName.IdleHeartbeat,
 ];
 
 /** Options that only make sense on a core NATS route. */
@@ -123,6 +125,18 @@ export function withMaxAckPending(n: number): RouteOption {
  */
 export function withMaxDeliver(n: number): RouteOption {
   return record(RouteOptionName.MaxDeliver, n);
+}
+
+/**
+ * The `idle_heartbeat` of the engine's pull requests: while a pull waits with nothing to send,
+ * the server sends a heartbeat this often. Two silent beats on an open pull re-issue it (a dead
+ * stream leader, a lost request); three force the connection to reconnect (a dead TCP flow). A
+ * shorter beat notices sooner, for one small status message per beat per idle route. From
+ * 100ms to 15s (half the pull's 30 s expiry).
+ * @default "1s"
+ */
+export function withIdleHeartbeat(duration: Duration): RouteOption {
+  return record(RouteOptionName.IdleHeartbeat, duration);
 }
 
 /**

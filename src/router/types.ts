@@ -112,6 +112,8 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
   readonly maxDeliver: number;
   /** @default 30000 */
   readonly ackWaitMs: number;
+  /** The pull requests' `idle_heartbeat`, ms. @default 1000 */
+  readonly idleHeartbeatMs: number;
   /** @default exponential({ initial: "1s", max: "1m", jitter: 0.2 }) */
   readonly backoff: BackoffStrategy;
   /** Messages pulled ahead of the workers. @default concurrency */

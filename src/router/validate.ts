@@ -286,6 +286,15 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
     throw new ErrInvalidDuration(invalidValueMessage(O.AckWait, ackWaitRaw, "at least 1s", name));
   }
 
+  const heartbeatRaw = draft.values.get(O.IdleHeartbeat) ?? "1s";
+  const idleHeartbeatMs = toTimerMillis(heartbeatRaw, O.IdleHeartbeat, name);
+  if (idleHeartbeatMs < 100 || idleHeartbeatMs > 15_000) {
+    const expected = "from 100ms to 15s";
+    throw new ErrInvalidDuration(
+      invalidValueMessage(O.IdleHeartbeat, heartbeatRaw, expected, name),
+    );
+  }
+
   const backoff =
     draft.values.get(O.Backoff) ?? exponential({ initial: "1s", max: "1m", jitter: 0.2 });
   checkBackoff(backoff, name);
@@ -316,6 +325,7 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
     durable: durable as string,
     maxDeliver: maxDeliver as number,
     ackWaitMs,
+    idleHeartbeatMs,
     backoff,
     prefetch,
     maxAckPending,
