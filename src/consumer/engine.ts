@@ -29,7 +29,7 @@ import {
   requireStream,
   streamNotFound,
 } from "./provision.js";
-import { SeqRanges } from "./seq-ranges.js";
+import { ReplayGuard } from "./replay-guard.js";
 import { backoffDelay, decideSettlement, type Settlement } from "./settle.js";
 import { type JetStreamRouteStats, StatsCounter } from "./stats.js";
 
@@ -78,14 +78,14 @@ export interface JetStreamRouteRunner extends RouteRunner {
  * await runner.run(ctx);
  */
 export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner {
-  const counter = new StatsCounter();
   // Settled sequences and the ack floor outlive one run: a second run of the same runner
   // still skips replays of what it settled.
-  const settled = new SeqRanges();
+  const guard = new ReplayGuard();
+  const counter = new StatsCounter(guard);
   return Object.freeze({
     spec,
     stats: () => counter.snapshot(),
-    run: (ctx: RouteRunContext) => new JetStreamEngine(spec, ctx, counter, settled).run(),
+    run: (ctx: RouteRunContext) => new JetStreamEngine(spec, ctx, counter, guard).run(),
   });
 }
 
@@ -117,12 +117,10 @@ class JetStreamEngine {
   #busy = 0;
   readonly #termWithReason: boolean;
   readonly #stats: StatsCounter;
-  /** Stream sequences this engine acked or terminated above `#floor`. */
-  readonly #settled: SeqRanges;
+  /** The consumer's ack floor and the sequences this engine acked or terminated above it. */
+  readonly #guard: ReplayGuard;
   /** Aborted on halt or failure: ends the waits between consumer re-creation attempts. */
   readonly #stop = new AbortController();
-  /** The highest ack floor seen on the consumer: every sequence at or below it is acked. */
-  #floor = 0;
   /** Something was settled since the floor was last read. */
   #settledSinceRefresh = false;
   #refreshing: Promise<void> | undefined;
@@ -145,12 +143,12 @@ class JetStreamEngine {
     spec: JetStreamRouteSpec,
     ctx: RouteRunContext,
     stats: StatsCounter,
-    settled: SeqRanges,
+    guard: ReplayGuard,
   ) {
     this.#spec = spec;
     this.#ctx = ctx;
     this.#stats = stats;
-    this.#settled = settled;
+    this.#guard = guard;
     stats.probe = () => ({
       inFlight: this.#jobs.size,
       // Delivered into the nats.js buffer minus taken from it (getPending() also counts the
@@ -158,7 +156,7 @@ class JetStreamEngine {
       buffered:
         this.#held.length +
         (this.#messages === undefined ? 0 : this.#messages.getReceived() - this.#taken),
-      ackFloor: this.#floor,
+      ackFloor: this.#guard.floor,
     });
     this.#log = ctx.logger;
     this.#pipeline = buildPipeline(spec, ctx.middleware);
@@ -223,9 +221,7 @@ class JetStreamEngine {
   }
 
   #raiseFloor(floor: number): void {
-    if (floor <= this.#floor) return;
-    this.#floor = floor;
-    this.#settled.dropThrough(floor);
+    this.#guard.raiseFloor(floor);
   }
 
   /**
@@ -235,12 +231,12 @@ class JetStreamEngine {
    * re-sends the last delivered message), and its handler must not run twice.
    */
   #alreadySettled(seq: number): boolean {
-    return seq <= this.#floor || this.#settled.has(seq);
+    return this.#guard.has(seq);
   }
 
   #markSettled(seq: number): void {
-    if (seq <= this.#floor) return;
-    this.#settled.add(seq);
+    if (seq <= this.#guard.floor) return;
+    this.#guard.add(seq);
     this.#settledSinceRefresh = true;
   }
 
@@ -647,7 +643,7 @@ class JetStreamEngine {
   async #recreate(jsm: JetStreamManager): Promise<void> {
     for (let attempt = 1; !this.#halting; attempt++) {
       try {
-        const startAfter = this.#floor;
+        const startAfter = this.#guard.floor;
         const { result, ackFloor } = await provisionConsumer(
           jsm,
           this.#spec,

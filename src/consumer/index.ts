@@ -13,6 +13,10 @@ export {
   type Provisioned,
   type ProvisionResult,
 } from "./provision.js";
-export { SeqRanges } from "./seq-ranges.js";
+export {
+  DEFAULT_REPLAY_GUARD_CAPACITY,
+  ReplayGuard,
+  type ReplayGuardStats,
+} from "./replay-guard.js";
 export { decideSettlement, FALLBACK_DELAY_MS, type Settlement } from "./settle.js";
 export type { JetStreamRouteStats } from "./stats.js";
