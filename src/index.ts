@@ -11,7 +11,11 @@ export {
 } from "./broker/index.js";
 export * from "./codec/index.js";
 export * from "./conn/index.js";
-export { DeadLetterHeader, type JetStreamRouteStats } from "./consumer/index.js";
+export {
+  DeadLetterHeader,
+  type JetStreamRouteStats,
+  type ReplayGuardStats,
+} from "./consumer/index.js";
 export { ReplyCode } from "./core/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";

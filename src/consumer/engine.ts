@@ -44,9 +44,9 @@ export interface JetStreamRouteRunner extends RouteRunner {
  * await runner.run(ctx);
  */
 export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner {
-  const counter = new StatsCounter();
   // The guard outlives one run: a second run of the same runner still skips replays.
   const guard = new ReplayGuard();
+  const counter = new StatsCounter(guard);
   return Object.freeze({
     spec,
     stats: () => counter.snapshot(),

@@ -10,7 +10,11 @@ export {
   type ProvisionResult,
 } from "./provision.js";
 export { FLOOR_REFRESH_MS } from "./recover.js";
-export { ReplayGuard } from "./replay-guard.js";
+export {
+  DEFAULT_REPLAY_GUARD_CAPACITY,
+  ReplayGuard,
+  type ReplayGuardStats,
+} from "./replay-guard.js";
 export {
   beforeRun,
   decideSettlement,

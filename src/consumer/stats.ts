@@ -1,3 +1,5 @@
+import type { ReplayGuard, ReplayGuardStats } from "./replay-guard.js";
+
 /**
  * Counters and gauges of a JetStream route, cumulative over its runner's runs; the gauges
  * (`inFlight`, `buffered`, `held`, `ackFloor`) are read live from the current run.
@@ -38,6 +40,15 @@ export interface JetStreamRouteStats {
   readonly held: number;
   /** The consumer's last known ack floor (a stream sequence; 0 when nothing is acked). */
   readonly ackFloor: number;
+  /**
+   * The replay guard: which sequences above `ackFloor` this route settled, so a redelivery of
+   * one is acked without a second run. Its memory is fixed (`bytes`, 128 KiB by default, a
+   * window of `capacity` stream sequences above the floor), whatever is settled; `tracked`
+   * sequences are recorded; `evicted` counts settled sequences it had to forget while the
+   * floor was pinned more than `capacity` sequences behind (a replay of one runs its handler
+   * again, which at-least-once allows).
+   */
+  readonly replayGuard: ReplayGuardStats;
 }
 
 /** Live gauges of the running engine. */
@@ -63,6 +74,11 @@ export class StatsCounter {
   abandoned = 0;
   /** Set by the running engine; reads its gauges. */
   probe: () => EngineGauges = () => IDLE;
+  readonly #guard: ReplayGuard;
+
+  constructor(guard: ReplayGuard) {
+    this.#guard = guard;
+  }
 
   snapshot(): JetStreamRouteStats {
     const { inFlight, buffered, ackFloor } = this.probe();
@@ -81,6 +97,7 @@ export class StatsCounter {
       buffered,
       held: inFlight + buffered,
       ackFloor,
+      replayGuard: Object.freeze(this.#guard.stats()),
     });
   }
 }
