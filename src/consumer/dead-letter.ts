@@ -1,31 +1,142 @@
 import type { JsMsg } from "@nats-io/jetstream";
-import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import type { Connection } from "../conn/types.js";
+import { ErrDeadLetterFailed } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import {
+  classifyDeadLetterFailure,
+  type DeadLetterFailureKind,
+  dlqStreamExists,
+} from "./dead-letter-failure.js";
+import {
+  type DeadLetterFit,
+  type DeadLetterSource,
+  deadLetterHeaders,
+  deadLetterMsgId,
+} from "./dead-letter-headers.js";
 
-/** Headers jetroute adds to every dead letter, so it can be traced back and replayed. */
-export const DeadLetterHeader = {
-  OriginalSubject: "Jetroute-Original-Subject",
-  Stream: "Jetroute-Stream",
-  Sequence: "Jetroute-Sequence",
-  DeliveryCount: "Jetroute-Delivery-Count",
-  Error: "Jetroute-Error",
-  Route: "Jetroute-Route",
-  Time: "Jetroute-Time",
-} as const;
-export type DeadLetterHeader = (typeof DeadLetterHeader)[keyof typeof DeadLetterHeader];
+export {
+  DeadLetterHeader,
+  type DeadLetterSource,
+  deadLetterHeaders,
+  deadLetterMsgId,
+} from "./dead-letter-headers.js";
 
-/** What dead-lettering needs from the engine. */
-export interface DeadLetterDeps {
+/** What storing a dead letter came to; the caller settles the original accordingly. */
+export type DeadLetterResult =
+  /** PubAck received (or a duplicate of one already stored): terminate the original. */
+  | { readonly kind: "stored"; readonly truncated: boolean }
+  /** Transient failure: nak with backoff and try again on the next delivery. */
+  | { readonly kind: "retry"; readonly error: unknown }
+  /** Permanent, nothing could be stored: keep the original (nak) and fail the route loudly. */
+  | { readonly kind: "failed"; readonly error: ErrDeadLetterFailed };
+
+/** What storing a dead letter needs. */
+export interface StoreDeadLetterDeps {
   readonly conn: Connection;
   readonly spec: JetStreamRouteSpec;
   readonly logger: Logger;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Publishes the dead letter of `source` to the route's DLQ subject and waits for the PubAck
+ * (msgID `<stream>:<seq>:<durable>`, see `deadLetterMsgId`). Never throws, never loops:
+ * - stored whole: `{ kind: "stored", truncated: false }`;
+ * - too large (server `max_payload`, DLQ stream `max_msg_size`): stored without its payload,
+ *   then also without the original headers, each saying so in a header
+ *   (`Jetroute-Payload-Truncated: <bytes>`, `Jetroute-Headers-Dropped: <count>`): `truncated: true`;
+ * - transient failure: `retry`;
+ * - no stream for the DLQ subject, no permission, too large even bare, or no DLQ on the route:
+ *   `failed` with ErrDeadLetterFailed naming route, DLQ subject, `stream:seq` and the fix.
+ */
+export async function storeDeadLetter(
+  source: DeadLetterSource,
+  reason: string,
+  deps: StoreDeadLetterDeps,
+): Promise<DeadLetterResult> {
+  const { conn, spec, logger } = deps;
+  const dlq = spec.dlq;
+  if (dlq === undefined) {
+    return { kind: "failed", error: failure(spec, source, "", "give the route a DLQ (withDLQ)") };
+  }
+  const msgID = deadLetterMsgId(source, spec);
+  let tooLarge: unknown;
+  for (const fit of FITS) {
+    // With no payload to leave out, `noPayload` is `whole` again.
+    if (fit === "noPayload" && source.data.length === 0) continue;
+    try {
+      await conn.jetstream.publish(dlq, fit === "whole" ? source.data : EMPTY, {
+        msgID,
+        headers: deadLetterHeaders(source, spec, reason, fit),
+      });
+    } catch (err) {
+      const kind = await classifyDeadLetterFailure(err, () => dlqStreamExists(conn, dlq));
+      if (kind === "tooLarge") {
+        tooLarge = err;
+        logger.debug({ err, dlq, fit }, "dead letter too large; trying a smaller one");
+        continue;
+      }
+      if (kind === "transient") return { kind: "retry", error: err };
+      return { kind: "failed", error: failure(spec, source, dlq, fixFor(kind, dlq), err) };
+    }
+    if (fit !== "whole") {
+      logger.warn(
+        { dlq, fit, payloadBytes: source.data.length, stream: source.stream, seq: source.seq },
+        "dead letter too large; stored without its payload (fetch the original by stream and sequence)",
+      );
+    }
+    return { kind: "stored", truncated: fit !== "whole" };
+  }
+  return {
+    kind: "failed",
+    error: failure(spec, source, dlq, fixFor("tooLarge", dlq), tooLarge),
+  };
+}
+
+const FITS: readonly DeadLetterFit[] = ["whole", "noPayload", "bare"];
+
+function fixFor(kind: Exclude<DeadLetterFailureKind, "transient">, dlq: string): string {
+  switch (kind) {
+    case "noStream":
+      return `create a stream storing "${dlq}"`;
+    case "permission":
+      return `allow this connection to publish to "${dlq}"`;
+    case "tooLarge":
+      return `raise max_msg_size of the stream storing "${dlq}" or the server's max_payload: even without payload and headers the dead letter does not fit`;
+  }
+}
+
+function failure(
+  spec: JetStreamRouteSpec,
+  source: DeadLetterSource,
+  dlq: string,
+  fix: string,
+  cause?: unknown,
+): ErrDeadLetterFailed {
+  return new ErrDeadLetterFailed(
+    { route: spec.name, dlq, stream: source.stream, seq: source.seq, fix },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+// ---- The current engine's glue: settles a JsMsg from storeDeadLetter's result. ----
+
+/** What dead-lettering needs from the engine. */
+export interface DeadLetterDeps extends StoreDeadLetterDeps {
   /** `term(reason)` only where the server honours it (>= 2.10.4); 2.9 ignores `+TERM <reason>`. */
   readonly termWithReason: boolean;
-  /** Redelivery delay when the DLQ publish fails. */
+  /** Redelivery delay when the dead letter could not be stored. */
   readonly retryDelayMs: number;
 }
+
+/** How `deadLetter` settled the message. */
+export type DeadLetterSettled =
+  | { readonly kind: "terminated" }
+  | { readonly kind: "nakd" }
+  /** Nak'd (kept for redelivery after the fix); the route must fail with `error`. */
+  | { readonly kind: "failed"; readonly error: ErrDeadLetterFailed };
 
 /** True when the server understands `+TERM <reason>` (2.10.4 and later). */
 export function supportsTermReason(version: readonly [number, number, number]): boolean {
@@ -35,60 +146,54 @@ export function supportsTermReason(version: readonly [number, number, number]): 
   return patch >= 4;
 }
 
-/**
- * The dead letter's headers: the original ones, minus `Nats-*` server directives (an
- * `Nats-Expected-Last-Sequence` copied over would make the DLQ publish fail; `Nats-Msg-Id` is
- * replaced by ours), plus the `Jetroute-*` trace headers.
- */
-export function deadLetterHeaders(m: JsMsg, spec: JetStreamRouteSpec, reason: string): MsgHdrs {
-  const h = natsHeaders();
-  if (m.headers) {
-    for (const [key, values] of m.headers) {
-      if (key.toLowerCase().startsWith("nats-")) continue;
-      for (const v of values) h.append(key, v);
-    }
-  }
-  h.set(DeadLetterHeader.OriginalSubject, m.subject);
-  h.set(DeadLetterHeader.Stream, m.info.stream);
-  h.set(DeadLetterHeader.Sequence, String(m.seq));
-  h.set(DeadLetterHeader.DeliveryCount, String(m.info.deliveryCount));
-  // Header values are one line; a multi-line error message would corrupt the frame.
-  h.set(DeadLetterHeader.Error, reason.replace(/[\r\n]+/g, " "));
-  h.set(DeadLetterHeader.Route, spec.name);
-  h.set(DeadLetterHeader.Time, new Date().toISOString());
-  return h;
+/** The dead letter's source as the current engine sees a delivered message. */
+export function sourceOf(m: JsMsg): DeadLetterSource {
+  return {
+    subject: m.subject,
+    data: m.data,
+    headers: m.headers,
+    stream: m.info.stream,
+    seq: m.seq,
+    deliveryCount: m.info.deliveryCount,
+  };
 }
 
 /**
- * Gives up on a message. With a DLQ: publish the original payload and headers there (msgID
- * `stream:seq`, so a re-run after a crash never stores it twice), wait for the PubAck, and only
- * then terminate; a failed publish naks instead, so the message is never lost. Without a DLQ:
- * terminate and log the reason. Resolves true when the message was terminated (settled for
- * good), false when it was nak'd for another try.
+ * Gives up on a message. With a DLQ: store its dead letter ({@link storeDeadLetter}) and only
+ * then terminate; a transient failure naks it for another try, a permanent one naks it and
+ * reports `failed` (the route must stop: nothing is lost, nothing cycles). Without a DLQ:
+ * terminate and log the reason.
  */
-export async function deadLetter(m: JsMsg, reason: string, deps: DeadLetterDeps): Promise<boolean> {
+export async function deadLetter(
+  m: JsMsg,
+  reason: string,
+  deps: DeadLetterDeps,
+): Promise<DeadLetterSettled> {
   const { spec, logger } = deps;
   // seq and deliveryCount are already bound on the per-message logger the engine passes in.
   const fields = { reason };
   if (spec.dlq !== undefined) {
-    try {
-      await deps.conn.jetstream.publish(spec.dlq, m.data, {
-        msgID: `${m.info.stream}:${m.seq}`,
-        headers: deadLetterHeaders(m, spec, reason),
-      });
-    } catch (err) {
+    const result = await storeDeadLetter(sourceOf(m), reason, deps);
+    if (result.kind !== "stored") {
+      m.nak(deps.retryDelayMs);
+      if (result.kind === "failed") {
+        logger.error(
+          { ...fields, err: result.error, dlq: spec.dlq },
+          "dead letter cannot be stored",
+        );
+        return result;
+      }
       logger.error(
-        { ...fields, err, dlq: spec.dlq, retryInMs: deps.retryDelayMs },
+        { ...fields, err: result.error, dlq: spec.dlq, retryInMs: deps.retryDelayMs },
         "dead-letter publish failed; message will be redelivered",
       );
-      m.nak(deps.retryDelayMs);
-      return false;
+      return { kind: "nakd" };
     }
-    logger.warn({ ...fields, dlq: spec.dlq }, "message dead-lettered");
+    logger.warn({ ...fields, dlq: spec.dlq, truncated: result.truncated }, "message dead-lettered");
   } else {
     logger.error(fields, "message terminated (route has no DLQ)");
   }
   if (deps.termWithReason) m.term(reason);
   else m.term();
-  return true;
+  return { kind: "terminated" };
 }

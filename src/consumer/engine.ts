@@ -528,18 +528,20 @@ class JetStreamEngine {
         stats.nakd++;
       })
       .with({ kind: "dead-letter" }, async ({ reason }) => {
-        const terminated = await deadLetter(m, reason, {
+        const settled = await deadLetter(m, reason, {
           conn: this.#ctx.conn,
           spec: this.#spec,
           logger,
           termWithReason: this.#termWithReason,
           retryDelayMs: backoffDelay(this.#spec, m.info.deliveryCount, logger),
         });
-        if (terminated) {
+        if (settled.kind === "terminated") {
           stats.deadLettered++;
           this.#markSettled(seq);
         } else {
           stats.nakd++;
+          // Permanent (no DLQ stream, no permission, too large): stop instead of cycling.
+          if (settled.kind === "failed") this.#fail(settled.error);
         }
       })
       .exhaustive();

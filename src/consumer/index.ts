@@ -1,5 +1,12 @@
 // The JetStream engine: durable pull consumer, bounded workers, outcome -> ack/nak/term, DLQ.
-export { DeadLetterHeader, supportsTermReason } from "./dead-letter.js";
+export {
+  DeadLetterHeader,
+  type DeadLetterResult,
+  type DeadLetterSource,
+  storeDeadLetter,
+  supportsTermReason,
+} from "./dead-letter.js";
+export { classifyDeadLetterFailure, type DeadLetterFailureKind } from "./dead-letter-failure.js";
 export {
   ABANDON_AFTER_MS,
   FLOOR_REFRESH_MS,
