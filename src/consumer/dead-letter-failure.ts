@@ -1,3 +1,4 @@
+import { RetentionPolicy } from "@nats-io/jetstream";
 import type { Connection } from "../conn/types.js";
 import { classifyFailure } from "../producer/classify.js";
 import { isStreamNotFound } from "./provision.js";
@@ -45,5 +46,23 @@ export async function dlqStreamExists(conn: Connection, subject: string): Promis
     return true;
   } catch (err) {
     return !isStreamNotFound(err);
+  }
+}
+
+/**
+ * Whether the original stays in its stream once terminated: true on a limits stream; false on
+ * work-queue and interest streams, where `term()` deletes it (so a dead letter without its
+ * payload would lose the payload); undefined when the stream's info could not be read.
+ */
+export async function originalOutlivesTerm(
+  conn: Connection,
+  stream: string,
+): Promise<boolean | undefined> {
+  try {
+    const jsm = await conn.jetstreamManager();
+    const info = await jsm.streams.info(stream);
+    return info.config.retention === RetentionPolicy.Limits;
+  } catch {
+    return undefined;
   }
 }

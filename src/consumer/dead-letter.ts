@@ -7,6 +7,7 @@ import {
   classifyDeadLetterFailure,
   type DeadLetterFailureKind,
   dlqStreamExists,
+  originalOutlivesTerm,
 } from "./dead-letter-failure.js";
 import {
   type DeadLetterFit,
@@ -46,7 +47,10 @@ const EMPTY = new Uint8Array(0);
  * - stored whole: `{ kind: "stored", truncated: false }`;
  * - too large (server `max_payload`, DLQ stream `max_msg_size`): stored without its payload,
  *   then also without the original headers, each saying so in a header
- *   (`Jetroute-Payload-Truncated: <bytes>`, `Jetroute-Headers-Dropped: <count>`): `truncated: true`;
+ *   (`Jetroute-Payload-Truncated: <bytes>`, `Jetroute-Headers-Dropped: <count>`): `truncated: true`.
+ *   Only from a limits-retention stream, where the original outlives `term()` and can be
+ *   fetched by `Jetroute-Stream` / `Jetroute-Sequence`; from a work-queue or interest stream
+ *   (term deletes it) the result is `failed` instead, so the payload is never lost;
  * - transient failure: `retry`;
  * - no stream for the DLQ subject, no permission, too large even bare, or no DLQ on the route:
  *   `failed` with ErrDeadLetterFailed naming route, DLQ subject, `stream:seq` and the fix.
@@ -75,6 +79,15 @@ export async function storeDeadLetter(
       const kind = await classifyDeadLetterFailure(err, () => dlqStreamExists(conn, dlq));
       if (kind === "tooLarge") {
         tooLarge = err;
+        if (fit === "whole") {
+          // A letter without the payload is only safe when the original can still be fetched.
+          const kept = await originalOutlivesTerm(conn, source.stream);
+          if (kept === undefined) return { kind: "retry", error: err };
+          if (!kept) {
+            const fix = `${fixFor("tooLarge", dlq)} (stream "${source.stream}" deletes a terminated message, so its payload cannot be left out)`;
+            return { kind: "failed", error: failure(spec, source, dlq, fix, err) };
+          }
+        }
         logger.debug({ err, dlq, fit }, "dead letter too large; trying a smaller one");
         continue;
       }
@@ -89,10 +102,8 @@ export async function storeDeadLetter(
     }
     return { kind: "stored", truncated: fit !== "whole" };
   }
-  return {
-    kind: "failed",
-    error: failure(spec, source, dlq, fixFor("tooLarge", dlq), tooLarge),
-  };
+  const fix = `${fixFor("tooLarge", dlq)}: even without payload and headers the dead letter does not fit`;
+  return { kind: "failed", error: failure(spec, source, dlq, fix, tooLarge) };
 }
 
 const FITS: readonly DeadLetterFit[] = ["whole", "noPayload", "bare"];
@@ -104,7 +115,7 @@ function fixFor(kind: Exclude<DeadLetterFailureKind, "transient">, dlq: string):
     case "permission":
       return `allow this connection to publish to "${dlq}"`;
     case "tooLarge":
-      return `raise max_msg_size of the stream storing "${dlq}" or the server's max_payload: even without payload and headers the dead letter does not fit`;
+      return `raise max_msg_size of the stream storing "${dlq}" or the server's max_payload`;
   }
 }
 

@@ -15,7 +15,12 @@ import {
   withStream,
   withSubject,
 } from "../../src/router/index.js";
-import { ensureStream, withMaxMsgSize, withSubjects } from "../../src/stream/index.js";
+import {
+  ensureStream,
+  withMaxMsgSize,
+  withRetention,
+  withSubjects,
+} from "../../src/stream/index.js";
 import { checkLeaksAfterAll, recordingLogger, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
@@ -170,6 +175,32 @@ describe("Dead letters: DLQ publish failures", { timeout: 30_000 }, async () => 
     const info = await consumerInfo(conn, stream, "billing");
     assert.equal(info.ack_floor.stream_seq, 0);
     assert.equal(info.num_ack_pending, 1);
+  });
+
+  it("a work-queue message too large for its DLQ fails the route with ErrDeadLetterFailed instead of losing its payload", async () => {
+    const stream = unique("JOBS");
+    const dlqStream = unique("DLQ");
+    const subject = `${stream.toLowerCase()}.created`;
+    await ensureStream(conn, stream, withSubjects(subject), withRetention("workqueue"));
+    const dlq = `${dlqStream.toLowerCase()}.dead`;
+    await ensureStream(conn, dlqStream, withSubjects(dlq), withMaxMsgSize(2048));
+    const calls: number[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(rejecting("billing", stream, subject, dlq, calls)),
+    );
+    await run.broker.started();
+    const { seq } = await conn.jetstream.publish(subject, new Uint8Array(4096).fill(120));
+    const err = await run.done.then(
+      () => assert.fail("run resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ErrRouteFailed);
+    assert.ok(err.cause instanceof ErrDeadLetterFailed);
+    assert.equal((await storedMessages(conn, dlqStream)).length, 0);
+    // Not terminated: a work-queue stream would have deleted it.
+    const jsm = await conn.jetstreamManager();
+    const kept = await jsm.streams.getMessage(stream, { seq });
+    assert.equal(kept?.data.length, 4096);
   });
 
   it("a DLQ stream deleted while running fails the route with ErrDeadLetterFailed; once it is back, a new run dead-letters the message", async () => {
