@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import type { Broker } from "../../src/broker/index.js";
+import { connect, withServers, withUserPass } from "../../src/conn/index.js";
 import { DeadLetterHeader, storeDeadLetter } from "../../src/consumer/index.js";
 import type { JetStreamRouteStats } from "../../src/consumer/stats.js";
 import { ErrDeadLetterFailed, ErrRouteFailed } from "../../src/errors/index.js";
@@ -270,5 +271,39 @@ describe("Dead letters: a server with a 64 KiB max_payload", { timeout: 30_000 }
     assert.equal(stats.nakd, 0);
     assert.equal(calls.length, 1);
     assert.equal(run.logger.lines.filter((l) => l.msg === FAILED_PUBLISH_LOG).length, 0);
+  });
+});
+
+describe("Dead letters: a connection not allowed to publish to the DLQ", {
+  timeout: 30_000,
+}, async () => {
+  const server = await useServer({
+    extraConfig: `accounts { APP { jetstream: enabled, users: [
+      { user: app, password: app, permissions: { publish: { deny: ["denied.>"] } } }
+    ] } }`,
+  });
+  const conn = await connect(withServers(server.url), withUserPass("app", "app"));
+  after(() => conn.close());
+
+  it("fails the route with ErrDeadLetterFailed and keeps the original, instead of retrying forever", async () => {
+    const stream = unique("ORDERS");
+    const subject = `${await makeStream(conn, stream)}.created`;
+    const dlq = "denied.dead";
+    await ensureStream(conn, unique("DLQ"), withSubjects(dlq));
+    const calls: number[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(rejecting("billing", stream, subject, dlq, calls)),
+    );
+    await run.broker.started();
+    await conn.jetstream.publish(subject, "order 1");
+    const err = await run.done.then(
+      () => assert.fail("run resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ErrRouteFailed);
+    assert.ok(err.cause instanceof ErrDeadLetterFailed);
+    assert.equal(calls.length, 1);
+    const info = await consumerInfo(conn, stream, "billing");
+    assert.equal(info.ack_floor.stream_seq, 0);
   });
 });
