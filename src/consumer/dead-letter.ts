@@ -1,44 +1,134 @@
-import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import type { Connection } from "../conn/types.js";
+import { ErrDeadLetterFailed } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import {
+  classifyDeadLetterFailure,
+  type DeadLetterFailureKind,
+  dlqStreamExists,
+  originalOutlivesTerm,
+} from "./dead-letter-failure.js";
+import {
+  type DeadLetterFit,
+  type DeadLetterSource,
+  deadLetterHeaders,
+  deadLetterMsgId,
+} from "./dead-letter-headers.js";
 
-/** Headers jetroute adds to every dead letter, so it can be traced back and replayed. */
-export const DeadLetterHeader = {
-  OriginalSubject: "Jetroute-Original-Subject",
-  Stream: "Jetroute-Stream",
-  Sequence: "Jetroute-Sequence",
-  DeliveryCount: "Jetroute-Delivery-Count",
-  Error: "Jetroute-Error",
-  Route: "Jetroute-Route",
-  Time: "Jetroute-Time",
-} as const;
-export type DeadLetterHeader = (typeof DeadLetterHeader)[keyof typeof DeadLetterHeader];
+export {
+  DeadLetterHeader,
+  type DeadLetterSource,
+  deadLetterHeaders,
+  deadLetterMsgId,
+} from "./dead-letter-headers.js";
 
-/** What a dead letter is made from (the engine builds it from the delivered message). */
-export interface DeadLetterSource {
-  /** The original subject. */
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly headers: MsgHdrs | undefined;
-  readonly stream: string;
-  /** The stream sequence. */
-  readonly seq: number;
-  readonly deliveryCount: number;
-}
-
-/** What storing a dead letter came to. */
+/** What storing a dead letter came to; the caller settles the original accordingly. */
 export type DeadLetterResult =
-  /** The DLQ stream acknowledged it: terminate the original. */
+  /** PubAck received (or a duplicate of one already stored): terminate the original. */
   | { readonly kind: "stored"; readonly truncated: boolean }
-  /** A transient failure: nak with backoff and try again on the next delivery. */
-  | { readonly kind: "retry"; readonly error: unknown };
+  /** Transient failure: nak with backoff and try again on the next delivery. */
+  | { readonly kind: "retry"; readonly error: unknown }
+  /** Permanent, nothing could be stored: keep the original (nak) and fail the route loudly. */
+  | { readonly kind: "failed"; readonly error: ErrDeadLetterFailed };
 
-/** What dead-lettering needs from the engine. */
-export interface DeadLetterDeps {
+/** What storing a dead letter needs. */
+export interface StoreDeadLetterDeps {
   readonly conn: Connection;
   readonly spec: JetStreamRouteSpec;
   readonly logger: Logger;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Publishes the dead letter of `source` to the route's DLQ subject and waits for the PubAck
+ * (msgID `<stream>:<seq>:<durable>`, see `deadLetterMsgId`). Never throws, never loops:
+ * - stored whole: `{ kind: "stored", truncated: false }`;
+ * - too large (server `max_payload`, DLQ stream `max_msg_size`): stored without its payload,
+ *   then also without the original headers, each saying so in a header
+ *   (`Jetroute-Payload-Truncated: <bytes>`, `Jetroute-Headers-Dropped: <count>`): `truncated: true`.
+ *   Only from a limits-retention stream, where the original outlives `term()` and can be
+ *   fetched by `Jetroute-Stream` / `Jetroute-Sequence`; from a work-queue or interest stream
+ *   (term deletes it) the result is `failed` instead, so the payload is never lost;
+ * - transient failure: `retry`;
+ * - no stream for the DLQ subject, no permission, too large even bare, or no DLQ on the route:
+ *   `failed` with ErrDeadLetterFailed naming route, DLQ subject, `stream:seq` and the fix.
+ */
+export async function storeDeadLetter(
+  source: DeadLetterSource,
+  reason: string,
+  deps: StoreDeadLetterDeps,
+): Promise<DeadLetterResult> {
+  const { conn, spec, logger } = deps;
+  const dlq = spec.dlq;
+  if (dlq === undefined) {
+    return { kind: "failed", error: failure(spec, source, "", "give the route a DLQ (withDLQ)") };
+  }
+  const msgID = deadLetterMsgId(source, spec);
+  let tooLarge: unknown;
+  for (const fit of FITS) {
+    // With no payload to leave out, `noPayload` is `whole` again.
+    if (fit === "noPayload" && source.data.length === 0) continue;
+    try {
+      await conn.jetstream.publish(dlq, fit === "whole" ? source.data : EMPTY, {
+        msgID,
+        headers: deadLetterHeaders(source, spec, reason, fit),
+      });
+    } catch (err) {
+      const kind = await classifyDeadLetterFailure(err, () => dlqStreamExists(conn, dlq));
+      if (kind === "tooLarge") {
+        tooLarge = err;
+        if (fit === "whole") {
+          // A letter without the payload is only safe when the original can still be fetched.
+          const kept = await originalOutlivesTerm(conn, source.stream);
+          if (kept === undefined) return { kind: "retry", error: err };
+          if (!kept) {
+            const fix = `${fixFor("tooLarge", dlq)} (stream "${source.stream}" deletes a terminated message, so its payload cannot be left out)`;
+            return { kind: "failed", error: failure(spec, source, dlq, fix, err) };
+          }
+        }
+        logger.debug({ err, dlq, fit }, "dead letter too large; trying a smaller one");
+        continue;
+      }
+      if (kind === "transient") return { kind: "retry", error: err };
+      return { kind: "failed", error: failure(spec, source, dlq, fixFor(kind, dlq), err) };
+    }
+    if (fit !== "whole") {
+      logger.warn(
+        { dlq, fit, payloadBytes: source.data.length, stream: source.stream, seq: source.seq },
+        "dead letter too large; stored without its payload (fetch the original by stream and sequence)",
+      );
+    }
+    return { kind: "stored", truncated: fit !== "whole" };
+  }
+  const fix = `${fixFor("tooLarge", dlq)}: even without payload and headers the dead letter does not fit`;
+  return { kind: "failed", error: failure(spec, source, dlq, fix, tooLarge) };
+}
+
+const FITS: readonly DeadLetterFit[] = ["whole", "noPayload", "bare"];
+
+function fixFor(kind: Exclude<DeadLetterFailureKind, "transient">, dlq: string): string {
+  switch (kind) {
+    case "noStream":
+      return `create a stream storing "${dlq}"`;
+    case "permission":
+      return `allow this connection to publish to "${dlq}"`;
+    case "tooLarge":
+      return `raise max_msg_size of the stream storing "${dlq}" or the server's max_payload`;
+  }
+}
+
+function failure(
+  spec: JetStreamRouteSpec,
+  source: DeadLetterSource,
+  dlq: string,
+  fix: string,
+  cause?: unknown,
+): ErrDeadLetterFailed {
+  return new ErrDeadLetterFailed(
+    { route: spec.name, dlq, stream: source.stream, seq: source.seq, fix },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** True when the server understands `+TERM <reason>` (2.10.4 and later). */
@@ -47,54 +137,4 @@ export function supportsTermReason(version: readonly [number, number, number]): 
   if (major !== 2) return major > 2;
   if (minor !== 10) return minor > 10;
   return patch >= 4;
-}
-
-/**
- * The dead letter's headers: the original ones, minus `Nats-*` server directives (an
- * `Nats-Expected-Last-Sequence` copied over would make the DLQ publish fail; `Nats-Msg-Id` is
- * replaced by ours), plus the `Jetroute-*` trace headers.
- */
-export function deadLetterHeaders(
-  m: DeadLetterSource,
-  spec: JetStreamRouteSpec,
-  reason: string,
-): MsgHdrs {
-  const h = natsHeaders();
-  if (m.headers) {
-    for (const [key, values] of m.headers) {
-      if (key.toLowerCase().startsWith("nats-")) continue;
-      for (const v of values) h.append(key, v);
-    }
-  }
-  h.set(DeadLetterHeader.OriginalSubject, m.subject);
-  h.set(DeadLetterHeader.Stream, m.stream);
-  h.set(DeadLetterHeader.Sequence, String(m.seq));
-  h.set(DeadLetterHeader.DeliveryCount, String(m.deliveryCount));
-  // Header values are one line; a multi-line error message would corrupt the frame.
-  h.set(DeadLetterHeader.Error, reason.replace(/[\r\n]+/g, " "));
-  h.set(DeadLetterHeader.Route, spec.name);
-  h.set(DeadLetterHeader.Time, new Date().toISOString());
-  return h;
-}
-
-/**
- * Publishes a dead letter to the route's DLQ (msgID `stream:seq`, so a re-run after a crash never
- * stores it twice) and waits for the PubAck. Never throws: a failed publish is `retry`.
- */
-export async function storeDeadLetter(
-  m: DeadLetterSource,
-  reason: string,
-  deps: DeadLetterDeps,
-): Promise<DeadLetterResult> {
-  const { spec } = deps;
-  if (spec.dlq === undefined) return { kind: "stored", truncated: false };
-  try {
-    await deps.conn.jetstream.publish(spec.dlq, m.data, {
-      msgID: `${m.stream}:${m.seq}`,
-      headers: deadLetterHeaders(m, spec, reason),
-    });
-    return { kind: "stored", truncated: false };
-  } catch (error) {
-    return { kind: "retry", error };
-  }
 }

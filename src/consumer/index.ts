@@ -1,5 +1,12 @@
 // The JetStream engine: its own pull, bounded workers, settlement table, dead letters, recovery.
-export { DeadLetterHeader, supportsTermReason } from "./dead-letter.js";
+export {
+  DeadLetterHeader,
+  type DeadLetterResult,
+  type DeadLetterSource,
+  storeDeadLetter,
+  supportsTermReason,
+} from "./dead-letter.js";
+export { classifyDeadLetterFailure, type DeadLetterFailureKind } from "./dead-letter-failure.js";
 export { type JetStreamRouteRunner, jetStreamRunner } from "./engine.js";
 export { PULL } from "./lifecycle.js";
 export {

@@ -79,19 +79,28 @@ export class Settler {
       seq: m.seq,
       deliveryCount: m.deliveryCount,
     };
-    const result = await storeDeadLetter(source, reason, { conn, spec, logger: log });
-    if (result.kind === "retry") {
-      const retryInMs = backoffDelay(spec, m.deliveryCount, log);
-      log.error(
-        { reason, err: result.error, dlq: spec.dlq, retryInMs },
-        "dead-letter publish failed; message will be redelivered",
-      );
-      m.nak(retryInMs);
-      stats.nakd++;
-      return;
+    if (spec.dlq === undefined) {
+      log.error({ reason }, "message terminated (route has no DLQ)");
+    } else {
+      const result = await storeDeadLetter(source, reason, { conn, spec, logger: log });
+      if (result.kind !== "stored") {
+        // Kept for redelivery: after a transient failure, or once a permanent one is fixed.
+        const retryInMs = backoffDelay(spec, m.deliveryCount, log);
+        m.nak(retryInMs);
+        stats.nakd++;
+        if (result.kind === "failed") {
+          log.error({ reason, err: result.error, dlq: spec.dlq }, "dead letter cannot be stored");
+          this.#d.fail(result.error);
+        } else {
+          log.error(
+            { reason, err: result.error, dlq: spec.dlq, retryInMs },
+            "dead-letter publish failed; message will be redelivered",
+          );
+        }
+        return;
+      }
+      log.warn({ reason, dlq: spec.dlq, truncated: result.truncated }, "message dead-lettered");
     }
-    if (spec.dlq === undefined) log.error({ reason }, "message terminated (route has no DLQ)");
-    else log.warn({ reason, dlq: spec.dlq }, "message dead-lettered");
     if (this.#d.termWithReason) m.term(reason);
     else m.term();
     stats.deadLettered++;

@@ -36,6 +36,7 @@ export const ErrorCode = {
   OptionNotSupported: "ERR_OPTION_NOT_SUPPORTED",
   // consumer / broker
   DLQStreamMissing: "ERR_DLQ_STREAM_MISSING",
+  DeadLetterFailed: "ERR_DEAD_LETTER_FAILED",
   ConsumerLost: "ERR_CONSUMER_LOST",
   PullRejected: "ERR_PULL_REJECTED",
   RouteFailed: "ERR_ROUTE_FAILED",

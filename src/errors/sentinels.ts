@@ -1,5 +1,5 @@
 import { ErrorCode } from "./codes.js";
-import { defineSentinel, describeValue, JetrouteError } from "./errors.js";
+import { causeText, defineSentinel, describeValue, JetrouteError } from "./errors.js";
 
 // One class per code. `instanceof ErrX` or `err.code === ErrorCode.X`; never compare messages.
 
@@ -130,5 +130,43 @@ export class ErrRouteFailed extends JetrouteError<typeof ErrorCode.RouteFailed> 
     const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
     super(ErrorCode.RouteFailed, `route "${route}" failed: ${why}`, options);
     this.route = route;
+  }
+}
+
+/** Where a dead letter was headed when it could not be stored; see {@link ErrDeadLetterFailed}. */
+export interface DeadLetterFailure {
+  readonly route: string;
+  /** The route's DLQ subject. */
+  readonly dlq: string;
+  /** The original message's stream and stream sequence. */
+  readonly stream: string;
+  readonly seq: number;
+  /** What the operator must change, e.g. `raise max_msg_size of the stream storing "dlq.x"`. */
+  readonly fix: string;
+}
+
+/**
+ * A dead letter that can never be stored as things stand (no stream for the DLQ subject, no
+ * permission to publish there, too large even without its payload). The original message is
+ * left unterminated, so it is redelivered once the fix is made; the route fails with this as
+ * the cause of ErrRouteFailed.
+ */
+export class ErrDeadLetterFailed extends JetrouteError<typeof ErrorCode.DeadLetterFailed> {
+  readonly route: string;
+  readonly dlq: string;
+  readonly stream: string;
+  readonly seq: number;
+  constructor(failure: DeadLetterFailure, options?: ErrorOptions) {
+    const { route, dlq, stream, seq, fix } = failure;
+    const why = options?.cause === undefined ? "" : `: ${causeText(options.cause)}`;
+    super(
+      ErrorCode.DeadLetterFailed,
+      `route "${route}" cannot dead-letter ${stream}:${seq} to "${dlq}"${why}; ${fix} (the message is kept and redelivered)`,
+      options,
+    );
+    this.route = route;
+    this.dlq = dlq;
+    this.stream = stream;
+    this.seq = seq;
   }
 }

@@ -2,7 +2,9 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import {
   ClosedConnectionError,
   DrainingConnectionError,
+  InvalidArgumentError,
   NoRespondersError,
+  PermissionViolationError,
   TimeoutError,
 } from "@nats-io/nats-core";
 
@@ -13,7 +15,10 @@ import {
  * - `unavailable`: JetStream answered 503 (temporarily unavailable).
  * - `timeout`: no answer in time; the message may or may not have been stored.
  * - `closed`: the connection is closed or draining.
- * - `other`: anything else (limits, permissions, bad payload size, ...).
+ * - `tooLarge`: larger than the server's `max_payload` (nats.js refuses it before sending) or
+ *   the stream's `max_msg_size` (api error 10054); the same bytes can never be stored.
+ * - `permission`: the server refused the publish (permissions violation).
+ * - `other`: anything else (limits, bad arguments, ...).
  */
 export type FailureKind =
   | "expectation"
@@ -21,6 +26,8 @@ export type FailureKind =
   | "unavailable"
   | "timeout"
   | "closed"
+  | "tooLarge"
+  | "permission"
   | "other";
 
 // JetStream api err_codes for failed publish expectations (nats-server errors.json).
@@ -31,17 +38,24 @@ const EXPECTATION_CODES = new Set([
   10164, // wrong last sequence (unknown), 2.11+
 ]);
 
+/** JSStreamMessageExceedsMaximumErr: "message size exceeds maximum allowed" (stream max_msg_size). */
+const MESSAGE_TOO_LARGE_CODE = 10054;
+
 /** Classifies a nats.js error by walking its cause chain (nats.js wraps freely). */
 export function classifyFailure(err: unknown): FailureKind {
   let e: unknown = err;
   for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
     if (e instanceof JetStreamApiError) {
       if (EXPECTATION_CODES.has(e.code)) return "expectation";
+      if (e.code === MESSAGE_TOO_LARGE_CODE) return "tooLarge";
       return e.status === 503 ? "unavailable" : "other";
     }
     if (e instanceof NoRespondersError) return "noResponders";
     if (e instanceof TimeoutError) return "timeout";
     if (e instanceof ClosedConnectionError || e instanceof DrainingConnectionError) return "closed";
+    if (e instanceof PermissionViolationError) return "permission";
+    // nats.js 3.4 has no class of its own for this one (protocol.ts `publish`).
+    if (e instanceof InvalidArgumentError && e.message.includes("max_payload")) return "tooLarge";
     e = e.cause;
   }
   return "other";

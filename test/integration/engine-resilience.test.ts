@@ -5,17 +5,12 @@ import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Broker } from "../../src/broker/index.js";
 import { connect, withReconnectWait, withServers } from "../../src/conn/index.js";
 import type { JetStreamRouteStats } from "../../src/consumer/index.js";
-import { DeadLetterHeader } from "../../src/consumer/index.js";
 import {
   ack,
-  fixed,
-  reject,
   retry,
   route,
   withAckWait,
-  withBackoff,
   withConcurrency,
-  withDLQ,
   withPrefetch,
   withStream,
   withSubject,
@@ -24,11 +19,9 @@ import { startServer } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
-  gate,
   makeStream,
   publishMany,
   runBroker,
-  storedMessages,
   unique,
   until,
   useConnection,
@@ -182,54 +175,6 @@ describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
       [...calls.entries()].filter(([seq, n]) => n !== (seq === 1 ? 2 : 1)),
       [],
     );
-  });
-
-  it("leaves the original for redelivery when the DLQ publish fails, and dead-letters it once the DLQ stream is back", async () => {
-    const stream = unique("DLQFAIL");
-    const dlqStream = unique("DLQGONE");
-    const prefix = await makeStream(conn, stream);
-    const dlqPrefix = await makeStream(conn, dlqStream);
-    const dlq = `${dlqPrefix}.dead`;
-    const held = gate();
-    let deliveries = 0;
-    const run = runBroker(conn, (b) =>
-      b.register(
-        route(
-          "poisoned",
-          async () => {
-            deliveries++;
-            if (deliveries === 1) await held.promise;
-            return reject("poison");
-          },
-          withStream(stream),
-          withSubject(`${prefix}.>`),
-          withDLQ(dlq),
-          withBackoff(fixed("200ms")),
-        ),
-      ),
-    );
-    await run.broker.started();
-    await publishMany(conn, `${prefix}.x`, 1);
-    await until(() => deliveries === 1);
-    const jsm = await conn.jetstreamManager();
-    await jsm.streams.delete(dlqStream);
-    held.open();
-    await until(() =>
-      run.logger.lines.some(
-        (l) => l.msg === "dead-letter publish failed; message will be redelivered",
-      ),
-    );
-    // Not terminated: it comes back and fails again while the DLQ stream is missing.
-    await until(() => deliveries >= 2);
-    await makeStream(conn, dlqStream);
-    await until(async () => (await storedMessages(conn, dlqStream)).length === 1);
-    await until(async () => (await consumerInfo(conn, stream, "poisoned")).num_ack_pending === 0);
-    await run.stop();
-    const [dead] = await storedMessages(conn, dlqStream);
-    assert.ok(Number(dead?.header.get(DeadLetterHeader.DeliveryCount)) >= 2);
-    const stats = jsStats(run.broker, "poisoned");
-    assert.equal(stats.deadLettered, 1);
-    assert.ok(stats.nakd >= 1);
   });
 
   it("after an abort with 1k messages in flight, a restarted broker processes every other message and none that was acked", async () => {

@@ -148,9 +148,10 @@ describe("JetStream engine: retries and dead letters", { timeout: 20_000 }, asyn
     assert.equal(hdr(DeadLetterHeader.Sequence), String(poisonAck.seq));
     assert.equal(hdr(DeadLetterHeader.DeliveryCount), "3");
     assert.equal(hdr(DeadLetterHeader.Route), "poisoned");
+    assert.equal(hdr(DeadLetterHeader.Durable), "poisoned");
     assert.notEqual(hdr(DeadLetterHeader.Error), "");
     assert.ok(!Number.isNaN(Date.parse(hdr(DeadLetterHeader.Time))));
-    assert.equal(hdr("Nats-Msg-Id"), `${stream}:${poisonAck.seq}`);
+    assert.equal(hdr("Nats-Msg-Id"), `${stream}:${poisonAck.seq}:poisoned`);
   });
 
   it("dead-letters a rejected message on its first delivery", async () => {

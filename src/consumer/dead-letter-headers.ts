@@ -1,0 +1,97 @@
+import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
+import type { JetStreamRouteSpec } from "../router/types.js";
+
+/** Headers jetroute adds to every dead letter, so it can be traced back and replayed. */
+export const DeadLetterHeader = {
+  OriginalSubject: "Jetroute-Original-Subject",
+  Stream: "Jetroute-Stream",
+  Sequence: "Jetroute-Sequence",
+  DeliveryCount: "Jetroute-Delivery-Count",
+  Error: "Jetroute-Error",
+  Route: "Jetroute-Route",
+  /** The durable consumer that gave up on the message (two routes may dead-letter one message). */
+  Durable: "Jetroute-Durable",
+  Time: "Jetroute-Time",
+  /**
+   * Only on a dead letter too large to store whole: its payload was left out (the letter's data
+   * is empty); the value is the original payload size in bytes. Fetch the original by
+   * `Jetroute-Stream` / `Jetroute-Sequence` (on a limits-retention stream it is still there).
+   */
+  PayloadTruncated: "Jetroute-Payload-Truncated",
+  /** Only when the original headers were left out too: how many header fields were dropped. */
+  HeadersDropped: "Jetroute-Headers-Dropped",
+} as const;
+export type DeadLetterHeader = (typeof DeadLetterHeader)[keyof typeof DeadLetterHeader];
+
+/** What a dead letter is made from (the engine builds it from the delivered message). */
+export interface DeadLetterSource {
+  /** The subject the original was published to. */
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs | undefined;
+  readonly stream: string;
+  /** Stream sequence of the original. */
+  readonly seq: number;
+  readonly deliveryCount: number;
+}
+
+/**
+ * How much of the original a dead letter carries: `whole`; `noPayload` (payload left out,
+ * original headers kept); `bare` (payload and original headers left out, reason shortened).
+ */
+export type DeadLetterFit = "whole" | "noPayload" | "bare";
+
+/** The longest `Jetroute-Error` value of a `bare` dead letter, in characters. */
+export const BARE_REASON_MAX_CHARS = 1024;
+
+/**
+ * The dead letter's `Nats-Msg-Id`: `<stream>:<seq>:<durable>`. JetStream deduplicates per DLQ
+ * stream, so the durable is part of it: two durables giving up on one message store two dead
+ * letters, while one durable storing the same message again (a redelivery after a lost term)
+ * stores one, within the DLQ stream's duplicate window.
+ */
+export function deadLetterMsgId(source: DeadLetterSource, spec: JetStreamRouteSpec): string {
+  return `${source.stream}:${source.seq}:${spec.durable}`;
+}
+
+/**
+ * The dead letter's headers: the original ones, minus `Nats-*` server directives (an
+ * `Nats-Expected-Last-Sequence` copied over would make the DLQ publish fail; `Nats-Msg-Id` is
+ * replaced by ours), plus the `Jetroute-*` trace headers. `fit` other than `whole` adds
+ * `Jetroute-Payload-Truncated` (and, for `bare`, `Jetroute-Headers-Dropped`).
+ */
+export function deadLetterHeaders(
+  source: DeadLetterSource,
+  spec: JetStreamRouteSpec,
+  reason: string,
+  fit: DeadLetterFit = "whole",
+): MsgHdrs {
+  const h = natsHeaders();
+  let dropped = 0;
+  if (source.headers) {
+    for (const [key, values] of source.headers) {
+      if (key.toLowerCase().startsWith("nats-")) continue;
+      if (fit === "bare") {
+        dropped++;
+        continue;
+      }
+      for (const v of values) h.append(key, v);
+    }
+  }
+  h.set(DeadLetterHeader.OriginalSubject, source.subject);
+  h.set(DeadLetterHeader.Stream, source.stream);
+  h.set(DeadLetterHeader.Sequence, String(source.seq));
+  h.set(DeadLetterHeader.DeliveryCount, String(source.deliveryCount));
+  // Header values are one line; a multi-line error message would corrupt the frame.
+  let oneLine = reason.replace(/[\r\n]+/g, " ");
+  if (fit === "bare" && oneLine.length > BARE_REASON_MAX_CHARS) {
+    oneLine = `${oneLine.slice(0, BARE_REASON_MAX_CHARS - 1)}…`;
+  }
+  h.set(DeadLetterHeader.Error, oneLine);
+  h.set(DeadLetterHeader.Route, spec.name);
+  h.set(DeadLetterHeader.Durable, spec.durable);
+  h.set(DeadLetterHeader.Time, new Date().toISOString());
+  if (fit !== "whole") h.set(DeadLetterHeader.PayloadTruncated, String(source.data.length));
+  if (fit === "bare" && dropped > 0) h.set(DeadLetterHeader.HeadersDropped, String(dropped));
+  return h;
+}
