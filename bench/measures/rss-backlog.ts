@@ -26,12 +26,13 @@ const count = (n: number): string =>
 /**
  * Process RSS while a route (noop handler, concurrency 16, default prefetch) works through a
  * backlog, in a service process of its own (bench/worker.ts) so the publisher's garbage does not
- * count. Runs at the small backlog, then at the full backlog on a fresh durable: the peak RSS
- * above the idle baseline should be about the same (bounded by concurrency + prefetch, not by
- * the backlog). The reported figure is the full-backlog delta in MB; the ratio is small/full
- * delta (1.0 = no growth with backlog). The full drain's peak in each quarter (by messages
- * handled) is a detail: flat means the last quarter is no higher than the first (nothing grows
- * per message handled).
+ * count. The reported figure is the full backlog's peak RSS above the idle baseline, in MB. The
+ * ratio is flatness over that drain: the peak of its first half (by messages handled) over the
+ * peak of the whole drain, 1.0 when nothing grew in the second half (the engine holds at most
+ * concurrency + prefetch messages, whatever the backlog). Details: the peak of each quarter, and
+ * the peak of a small backlog's drain on a fresh durable first (memory that scaled with the
+ * backlog's size would show there; a 100k drain takes ~1-2 s, too short for the heap to reach
+ * its steady size, so its peak reads lower, which is why the ratio is not small/full).
  */
 export const measure: Measure = {
   name: "rss-backlog",
@@ -46,13 +47,14 @@ export const measure: Measure = {
         `  filled ${STREAM} up to ${BACKLOG} messages in ${Math.round(performance.now() - started)} ms`,
       );
       const large = await drain(ctx, "rss-full", BACKLOG);
+      const firstHalf = Math.max(...large.quarters.slice(0, 2));
       return {
         messages: BACKLOG,
         rounds: 1,
         unit: "MB",
         jetroute: large.deltaMb,
-        ratio: Math.max(small.deltaMb, 0.1) / Math.max(large.deltaMb, 0.1),
-        ratioOf: `${count(SMALL)} vs ${count(BACKLOG)}`,
+        ratio: Math.max(firstHalf, 0.1) / Math.max(large.deltaMb, 0.1),
+        ratioOf: `${count(BACKLOG)}, 1st half vs all`,
         goal: 0.8,
         details: {
           [`${count(SMALL)} peak delta MB`]: small.deltaMb,
