@@ -32,24 +32,48 @@ export async function alternate(
   raw: Round,
   jetroute: Round,
 ): Promise<Alternated> {
+  const rates = await alternateSides(ctx, { raw, jetroute });
+  return {
+    ...pairedRatio(rates.jetroute, rates.raw),
+    raw: median(rates.raw),
+    jetroute: median(rates.jetroute),
+  };
+}
+
+/**
+ * `alternate` for any number of sides: one unmeasured warm-up of each, then `ctx.rounds`
+ * rounds, each running every side once, in the listed order on odd rounds and reversed on even
+ * ones (ABC CBA ...). Returns every side's msg/s per round, round 1 first, so that ratios can
+ * be paired round by round (`pairedRatio`).
+ */
+export async function alternateSides<K extends string>(
+  ctx: BenchContext,
+  sides: Readonly<Record<K, Round>>,
+): Promise<Record<K, number[]>> {
+  const names = Object.keys(sides) as K[];
+  const rates = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
   // Round 0 is the warm-up (JIT, connection buffers, store files); not counted.
-  await raw(0);
-  await jetroute(0);
-  const rates = { raw: [] as number[], jetroute: [] as number[] };
+  for (const name of names) await sides[name](0);
   for (let round = 1; round <= ctx.rounds; round++) {
-    // ABBA order: whichever side runs second in a round (warmer store, more garbage) changes.
-    const order = round % 2 === 1 ? (["raw", "jetroute"] as const) : (["jetroute", "raw"] as const);
+    // Whichever side runs last in a round (warmer store, more garbage) changes every round.
+    const order = round % 2 === 1 ? names : [...names].reverse();
     for (const side of order) {
-      const { messages, ms } = await (side === "raw" ? raw : jetroute)(round);
+      const { messages, ms } = await sides[side](round);
       const rate = messages / (ms / 1000);
       rates[side].push(rate);
       ctx.log(`  round ${round} ${side}: ${Math.round(rate)} msg/s`);
     }
   }
-  const ratios = rates.jetroute.map((jr, i) => jr / (rates.raw[i] ?? Number.NaN));
+  return rates;
+}
+
+/** The median and range of `of[i] / over[i]`, the per-round ratios of two sides' rates. */
+export function pairedRatio(
+  of: readonly number[],
+  over: readonly number[],
+): { ratio: number; ratioRange: string } {
+  const ratios = of.map((v, i) => v / (over[i] ?? Number.NaN));
   return {
-    raw: median(rates.raw),
-    jetroute: median(rates.jetroute),
     ratio: median(ratios),
     ratioRange: `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`,
   };

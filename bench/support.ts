@@ -140,6 +140,11 @@ export interface WorkerReport {
   readonly handled: number;
   readonly baselineRss: number;
   readonly peakRss: number;
+  /**
+   * Peak RSS (bytes) in each quarter of the drain, by messages handled out of `EXPECT`; empty
+   * when the worker was not told `EXPECT`. Flat means the last quarter is no higher than the first.
+   */
+  readonly quarterPeaks: readonly number[];
 }
 
 /** A running bench/worker.ts process, ready (connected, idle) once `spawnWorker` resolves. */

@@ -2,7 +2,8 @@
 // JetStream route, configured by environment. Protocol on stdio, one JSON object per line:
 // it prints {"ready":true} once connected and idle (RSS baseline taken), starts the route on a
 // "go" line on stdin, and on a "stop" line (or stdin closing) drains the broker and prints
-// {"handled", "baselineRss", "peakRss"} before exiting.
+// {"handled", "baselineRss", "peakRss", "quarterPeaks"} before exiting. With EXPECT (the messages it
+// will handle), quarterPeaks holds the peak RSS of each quarter of the drain.
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -25,6 +26,7 @@ const env = (name: string): string => {
   return v;
 };
 const workMs = Number(process.env.WORK_MS ?? 0);
+const expect = Number(process.env.EXPECT ?? 0);
 
 const conn = await connect(withServers(env("NATS_URL")));
 let handled = 0;
@@ -45,9 +47,16 @@ const broker = new Broker(withConnection(conn), withShutdownTimeout("10s")).regi
 forceGc();
 const baselineRss = process.memoryUsage.rss();
 let peakRss = baselineRss;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
-}, 20);
+const quarterPeaks: number[] = expect > 0 ? [0, 0, 0, 0] : [];
+const sample = (): void => {
+  const rss = process.memoryUsage.rss();
+  peakRss = Math.max(peakRss, rss);
+  if (expect > 0) {
+    const q = Math.min(3, Math.floor((handled * 4) / expect));
+    quarterPeaks[q] = Math.max(quarterPeaks[q] ?? 0, rss);
+  }
+};
+const sampler = setInterval(sample, 20);
 const stop = new AbortController();
 let running: Promise<void> | undefined;
 
@@ -60,7 +69,7 @@ for await (const line of lines) {
 stop.abort();
 await running;
 clearInterval(sampler);
-peakRss = Math.max(peakRss, process.memoryUsage.rss());
+sample();
 await conn.close();
-process.stdout.write(`${JSON.stringify({ handled, baselineRss, peakRss })}\n`);
+process.stdout.write(`${JSON.stringify({ handled, baselineRss, peakRss, quarterPeaks })}\n`);
 lines.close();

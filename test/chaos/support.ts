@@ -94,6 +94,8 @@ export interface ResultRow {
   readonly lost: number | "-";
   readonly duplicated: number | "-";
   readonly ms: number;
+  /** The longest gap between consecutive handled messages after the failure (ms), if measured. */
+  readonly stallMs?: number;
   readonly note?: string;
 }
 
@@ -328,7 +330,16 @@ export async function publishIds(
 /** Prints the results table (to stdout, where node's test reporter shows it). */
 export function printTable(rows: readonly ResultRow[]): void {
   if (rows.length === 0) return;
-  const header = ["scenario", "published", "processed", "lost", "duplicated", "time", "note"];
+  const header = [
+    "scenario",
+    "published",
+    "processed",
+    "lost",
+    "duplicated",
+    "time",
+    "longest stall",
+    "note",
+  ];
   const cells = rows.map((r) => [
     r.scenario,
     String(r.published),
@@ -336,6 +347,7 @@ export function printTable(rows: readonly ResultRow[]): void {
     String(r.lost),
     String(r.duplicated),
     `${(r.ms / 1000).toFixed(1)} s`,
+    r.stallMs === undefined ? "-" : `${(r.stallMs / 1000).toFixed(2)} s`,
     r.note ?? "",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
