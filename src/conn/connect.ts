@@ -19,7 +19,8 @@ import {
 } from "@nats-io/transport-node";
 import { causeText, ErrConnectFailed } from "../errors/index.js";
 import { componentLogger, type Logger } from "../logger/index.js";
-import { type ConnAuth, type ConnConfig, type ConnOption, resolveConnConfig } from "./options.js";
+import type { ConnAuth } from "./auth.js";
+import { type ConnConfig, type ConnOption, resolveConnConfig } from "./options.js";
 import type { Connection, ConnectionHealth } from "./types.js";
 
 /**
