@@ -25,6 +25,8 @@ export interface ConnDraft {
   maxReconnectAttempts?: unknown;
   reconnectWait?: unknown;
   connectTimeout?: unknown;
+  pingInterval?: unknown;
+  maxPingsOut?: unknown;
   asyncTraces?: unknown;
   logger?: unknown;
 }
@@ -41,12 +43,18 @@ export interface ConnConfig {
   readonly maxReconnectAttempts: number;
   readonly reconnectWaitMs: number;
   readonly connectTimeoutMs: number | undefined;
+  readonly pingIntervalMs: number;
+  readonly maxPingsOut: number;
   readonly asyncTraces: boolean;
   readonly logger: Logger;
 }
 
 const DEFAULT_SERVER = "nats://127.0.0.1:4222";
 const DEFAULT_RECONNECT_WAIT: Duration = "2s";
+/** See {@link withPingInterval}: 10 s x (2 + 1) = 30 s to notice a dead flow. */
+export const DEFAULT_PING_INTERVAL_MS = 10_000;
+/** See {@link withMaxPingsOut}. */
+export const DEFAULT_MAX_PINGS_OUT = 2;
 
 /**
  * Servers to dial, tried in order on first connect and on reconnect.
@@ -122,6 +130,34 @@ export function withConnectTimeout(timeout: Duration): ConnOption {
 }
 
 /**
+ * How often the client PINGs the server to check the TCP flow still carries traffic. A flow that
+ * died silently (a NAT or firewall dropped it, a proxy stopped forwarding) gives no error: only
+ * unanswered PINGs reveal it. nats.js declares the connection stale, drops the socket and
+ * reconnects at the tick after {@link withMaxPingsOut} PINGs are unanswered, so detection takes
+ * at most `interval x (maxPingsOut + 1)`: 30 s with the defaults, where nats.js's own 2 min x 2
+ * left a route stalled for 4-6 min. The cost is one PING/PONG (6 bytes each way) per interval.
+ * Must be longer than 0.
+ * @default "10s"
+ */
+export function withPingInterval(interval: Duration): ConnOption {
+  return (d) => {
+    d.pingInterval = interval;
+  };
+}
+
+/**
+ * How many PINGs may be unanswered before the connection is declared stale and reconnected
+ * (see {@link withPingInterval}). An integer >= 1; lower detects sooner, higher tolerates a
+ * server or network that stalls for longer than one interval.
+ * @default 2
+ */
+export function withMaxPingsOut(n: number): ConnOption {
+  return (d) => {
+    d.maxPingsOut = n;
+  };
+}
+
+/**
  * nats.js's async traces: two `Error`s captured per request and JetStream publish, so that a
  * failure points at the caller. jetroute turns them off by default: its own typed errors are
  * raised in the caller's async chain (V8 reports those frames at no cost) and carry nats.js's
@@ -157,6 +193,8 @@ export function resolveConnConfig(options: readonly ConnOption[]): ConnConfig {
     ),
     connectTimeoutMs:
       draft.connectTimeout === undefined ? undefined : checkTimeout(draft.connectTimeout),
+    pingIntervalMs: checkPingInterval(draft.pingInterval ?? DEFAULT_PING_INTERVAL_MS),
+    maxPingsOut: checkMaxPingsOut(draft.maxPingsOut ?? DEFAULT_MAX_PINGS_OUT),
     asyncTraces: checkBoolean("withAsyncTraces", draft.asyncTraces ?? false),
     logger: checkLogger(draft.logger ?? silentLogger()),
   };
@@ -234,6 +272,25 @@ function checkTimeout(value: unknown): number {
     );
   }
   return ms;
+}
+
+function checkPingInterval(value: unknown): number {
+  const ms = toTimerMillis(value, "withPingInterval");
+  // nats.js reads 0 as "use my default" (2 min): refuse it rather than let it mean that
+  if (ms === 0) {
+    throw new ErrInvalidDuration(
+      invalidValueMessage("withPingInterval", value, "a duration longer than 0"),
+    );
+  }
+  return ms;
+}
+
+function checkMaxPingsOut(value: unknown): number {
+  // as with the interval, nats.js would read 0 as its default of 2
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new ErrInvalidOption(invalidValueMessage("withMaxPingsOut", value, "an integer >= 1"));
+  }
+  return value;
 }
 
 function checkLogger(value: unknown): Logger {
