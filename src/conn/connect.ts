@@ -190,6 +190,10 @@ class ConnectionImpl implements Connection {
       // A drain must flush to a server; while reconnecting it would only wait and then fail.
       this.#log.warn({}, "closing while disconnected; unsent messages are dropped");
       await this.nats.close();
+    } else if ((await this.#probeRtt()) === undefined) {
+      // a drain on a flow that died silently waits for the PINGs to give up (up to 30 s)
+      this.#log.warn({}, "server not answering; closing without a drain");
+      await this.nats.close();
     } else {
       try {
         await this.nats.drain();

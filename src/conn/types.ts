@@ -45,7 +45,11 @@ export interface Connection {
   reconnect(): Promise<void>;
   /** The server's version as `[major, minor, patch]`, for feature gates. */
   serverVersion(): readonly [number, number, number];
-  /** Drains subscriptions, flushes, and closes. Idempotent. */
+  /**
+   * Drains subscriptions, flushes, and closes. Idempotent. While disconnected, or when the
+   * server does not answer a PING within `HEALTH_PROBE_TIMEOUT_MS` (a dead flow), closes at
+   * once without a drain: unsent messages are dropped (logged at warn).
+   */
   close(): Promise<void>;
   /** Resolves when the connection is closed, with the error that closed it, if any. */
   closed(): Promise<Error | undefined>;

@@ -42,6 +42,21 @@ describe("a connection whose TCP flow dies silently", async () => {
     }
   });
 
+  it("closes within 5 s instead of draining into the dead flow", { timeout: 10_000 }, async () => {
+    const proxy = await startTcpProxy(server.url);
+    const conn = await connect(withServers(proxy.url));
+    try {
+      proxy.blackhole();
+      const started = performance.now();
+      await conn.close();
+      assert.ok(performance.now() - started < 5_000, "close() took 5 s or more");
+      assert.equal(conn.nats.isClosed(), true);
+    } finally {
+      await conn.nats.close();
+      await proxy.close();
+    }
+  });
+
   it("notices the dead flow from unanswered PINGs, reconnects and serves requests again", {
     timeout: 15_000,
   }, async () => {
