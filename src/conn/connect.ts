@@ -17,10 +17,18 @@ import {
   connect as natsConnect,
   type Status,
 } from "@nats-io/transport-node";
-import { causeText, ErrConnectFailed } from "../errors/index.js";
+import { causeText, ErrConnectFailed, ErrConnectionClosed } from "../errors/index.js";
 import { componentLogger, type Logger } from "../logger/index.js";
-import { type ConnAuth, type ConnConfig, type ConnOption, resolveConnConfig } from "./options.js";
+import type { ConnAuth } from "./auth.js";
+import { type ConnConfig, type ConnOption, resolveConnConfig } from "./options.js";
 import type { Connection, ConnectionHealth } from "./types.js";
+
+/**
+ * How long `health()` waits for the server to answer a PING before it reports
+ * `connected: false`: on a flow that died silently no answer ever comes, and a health probe
+ * must answer within 2 s (a loopback round trip is well under 1 ms; a slow WAN one ~300 ms).
+ */
+export const HEALTH_PROBE_TIMEOUT_MS = 1_500;
 
 /**
  * Connects to NATS. Options are validated before anything is dialled; a bad value throws its
@@ -53,6 +61,8 @@ function natsOptions(config: ConnConfig): NodeConnectionOptions {
     servers: [...config.servers],
     maxReconnectAttempts: config.maxReconnectAttempts,
     reconnectTimeWait: config.reconnectWaitMs,
+    pingInterval: config.pingIntervalMs,
+    maxPingOut: config.maxPingsOut,
     noAsyncTraces: !config.asyncTraces,
   };
   if (config.name !== undefined) opts.name = config.name;
@@ -114,21 +124,47 @@ class ConnectionImpl implements Connection {
 
   async health(): Promise<ConnectionHealth> {
     const connected = this.#connected && !this.nats.isClosed();
-    let rttMs: number | undefined;
-    if (connected) {
-      try {
-        rttMs = await this.nats.rtt();
-      } catch {
-        // the connection dropped between the check and the ping
-        rttMs = undefined;
-      }
-    }
+    const rttMs = connected ? await this.#probeRtt() : undefined;
     return {
       connected: connected && rttMs !== undefined,
       server: this.nats.getServer(),
       rttMs,
       serverVersion: this.nats.info?.version,
     };
+  }
+
+  /** A PING answered within HEALTH_PROBE_TIMEOUT_MS gives the rtt; anything else, undefined. */
+  async #probeRtt(): Promise<number | undefined> {
+    // On a dead flow the PONG never comes (nats.js rejects it only when the socket drops),
+    // so the probe races a timer of its own.
+    const probe = this.nats.rtt().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, HEALTH_PROBE_TIMEOUT_MS, undefined);
+    });
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async reconnect(): Promise<void> {
+    if (this.#closing || this.nats.isClosed() || this.nats.isDraining()) {
+      throw new ErrConnectionClosed("cannot reconnect: the connection is closed or closing");
+    }
+    if (!this.#connected) {
+      // already dialling: nats.js would ignore the call, say so instead
+      this.#log.debug({}, "reconnect requested while already reconnecting; ignored");
+      return;
+    }
+    this.#log.warn({ server: this.nats.getServer() }, "forcing a reconnect");
+    try {
+      await this.nats.reconnect();
+    } catch (cause) {
+      // closed between the check above and the call
+      throw new ErrConnectionClosed(`cannot reconnect: ${causeText(cause)}`, { cause });
+    }
   }
 
   serverVersion(): readonly [number, number, number] {
@@ -153,6 +189,10 @@ class ConnectionImpl implements Connection {
     } else if (!this.#connected) {
       // A drain must flush to a server; while reconnecting it would only wait and then fail.
       this.#log.warn({}, "closing while disconnected; unsent messages are dropped");
+      await this.nats.close();
+    } else if ((await this.#probeRtt()) === undefined) {
+      // a drain on a flow that died silently waits for the PINGs to give up (up to 30 s)
+      this.#log.warn({}, "server not answering; closing without a drain");
       await this.nats.close();
     } else {
       try {
@@ -187,6 +227,13 @@ class ConnectionImpl implements Connection {
         return;
       case "error":
         this.#log.error({ event: status.type, err: status.error }, "connection error");
+        return;
+      case "staleConnection":
+        // nats.js drops the socket next and a "disconnect" follows
+        this.#log.warn(
+          { event: status.type },
+          "no PONG for the last pings; dropping the connection",
+        );
         return;
       case "close":
         this.#connected = false;

@@ -1,15 +1,19 @@
 // Connecting to NATS: `connect(...options)` and the options it takes.
-export { connect, parseVersion } from "./connect.js";
+export { connect, HEALTH_PROBE_TIMEOUT_MS, parseVersion } from "./connect.js";
 export {
   type ConnDraft,
   type ConnOption,
+  DEFAULT_MAX_PINGS_OUT,
+  DEFAULT_PING_INTERVAL_MS,
   type TlsFiles,
   withAsyncTraces,
   withConnectTimeout,
   withCredsFile,
+  withMaxPingsOut,
   withMaxReconnectAttempts,
   withName,
   withNkeySeed,
+  withPingInterval,
   withReconnectWait,
   withServers,
   withTls,

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
-import { nkeys } from "@nats-io/nats-core";
 import { type Duration, toTimerMillis } from "../duration/index.js";
 import { ErrInvalidDuration, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
+import { type ConnAuth, checkAuth, nonEmpty } from "./auth.js";
 
 /** TLS files for the connection; paths are read by nats.js when it dials. */
 export interface TlsFiles {
@@ -26,20 +25,14 @@ export interface ConnDraft {
   maxReconnectAttempts?: unknown;
   reconnectWait?: unknown;
   connectTimeout?: unknown;
+  pingInterval?: unknown;
+  maxPingsOut?: unknown;
   asyncTraces?: unknown;
   logger?: unknown;
 }
 
 /** A connection option, given to `connect(...options)`. */
 export type ConnOption = (draft: ConnDraft) => void;
-
-/** Credentials in the shape nats.js authenticators take. */
-export type ConnAuth =
-  | { kind: "none" }
-  | { kind: "token"; token: string }
-  | { kind: "userPass"; user: string; pass: string }
-  | { kind: "nkey"; seed: Uint8Array }
-  | { kind: "creds"; creds: Uint8Array };
 
 /** The validated, frozen connection settings. */
 export interface ConnConfig {
@@ -50,12 +43,18 @@ export interface ConnConfig {
   readonly maxReconnectAttempts: number;
   readonly reconnectWaitMs: number;
   readonly connectTimeoutMs: number | undefined;
+  readonly pingIntervalMs: number;
+  readonly maxPingsOut: number;
   readonly asyncTraces: boolean;
   readonly logger: Logger;
 }
 
 const DEFAULT_SERVER = "nats://127.0.0.1:4222";
 const DEFAULT_RECONNECT_WAIT: Duration = "2s";
+/** See {@link withPingInterval}: 10 s x (2 + 1) = 30 s to notice a dead flow. */
+export const DEFAULT_PING_INTERVAL_MS = 10_000;
+/** See {@link withMaxPingsOut}. */
+export const DEFAULT_MAX_PINGS_OUT = 2;
 
 /**
  * Servers to dial, tried in order on first connect and on reconnect.
@@ -131,6 +130,34 @@ export function withConnectTimeout(timeout: Duration): ConnOption {
 }
 
 /**
+ * How often the client PINGs the server to check the TCP flow still carries traffic. A flow that
+ * died silently (a NAT or firewall dropped it, a proxy stopped forwarding) gives no error: only
+ * unanswered PINGs reveal it. nats.js declares the connection stale, drops the socket and
+ * reconnects at the tick after {@link withMaxPingsOut} PINGs are unanswered, so detection takes
+ * at most `interval x (maxPingsOut + 1)`: 30 s with the defaults, where nats.js's own 2 min x 2
+ * left a route stalled for 4-6 min. The cost is one PING/PONG (6 bytes each way) per interval.
+ * Must be longer than 0.
+ * @default "10s"
+ */
+export function withPingInterval(interval: Duration): ConnOption {
+  return (d) => {
+    d.pingInterval = interval;
+  };
+}
+
+/**
+ * How many PINGs may be unanswered before the connection is declared stale and reconnected
+ * (see {@link withPingInterval}). An integer >= 1; lower detects sooner, higher tolerates a
+ * server or network that stalls for longer than one interval.
+ * @default 2
+ */
+export function withMaxPingsOut(n: number): ConnOption {
+  return (d) => {
+    d.maxPingsOut = n;
+  };
+}
+
+/**
  * nats.js's async traces: two `Error`s captured per request and JetStream publish, so that a
  * failure points at the caller. jetroute turns them off by default: its own typed errors are
  * raised in the caller's async chain (V8 reports those frames at no cost) and carry nats.js's
@@ -166,6 +193,8 @@ export function resolveConnConfig(options: readonly ConnOption[]): ConnConfig {
     ),
     connectTimeoutMs:
       draft.connectTimeout === undefined ? undefined : checkTimeout(draft.connectTimeout),
+    pingIntervalMs: checkPingInterval(draft.pingInterval ?? DEFAULT_PING_INTERVAL_MS),
+    maxPingsOut: checkMaxPingsOut(draft.maxPingsOut ?? DEFAULT_MAX_PINGS_OUT),
     asyncTraces: checkBoolean("withAsyncTraces", draft.asyncTraces ?? false),
     logger: checkLogger(draft.logger ?? silentLogger()),
   };
@@ -202,70 +231,6 @@ function isServerUrl(url: unknown): boolean {
     return parsed.hostname.length > 0;
   } catch {
     return false;
-  }
-}
-
-function nonEmpty(option: string, value: unknown): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new ErrInvalidOption(invalidValueMessage(option, value, "a non-empty string"));
-  }
-  return value;
-}
-
-function checkAuth(d: ConnDraft): ConnAuth {
-  const given = [
-    d.token !== undefined && "withToken",
-    d.userPass !== undefined && "withUserPass",
-    d.nkeySeed !== undefined && "withNkeySeed",
-    d.credsFile !== undefined && "withCredsFile",
-  ].filter((x): x is string => typeof x === "string");
-  if (given.length > 1) {
-    // nats.js would silently pick one; two credentials is always a configuration mistake.
-    throw new ErrInvalidOption(
-      invalidValueMessage("authentication", given, "at most one of these options"),
-    );
-  }
-  if (d.token !== undefined) return { kind: "token", token: nonEmpty("withToken", d.token) };
-  if (d.userPass !== undefined) {
-    const user = nonEmpty("withUserPass user", d.userPass.user);
-    if (typeof d.userPass.pass !== "string") {
-      throw new ErrInvalidOption(
-        invalidValueMessage("withUserPass pass", d.userPass.pass, "a string"),
-      );
-    }
-    return { kind: "userPass", user, pass: d.userPass.pass };
-  }
-  if (d.nkeySeed !== undefined) return { kind: "nkey", seed: checkSeed(d.nkeySeed) };
-  if (d.credsFile !== undefined) return { kind: "creds", creds: readCreds(d.credsFile) };
-  return { kind: "none" };
-}
-
-function checkSeed(value: unknown): Uint8Array {
-  const expected = 'a user nkey seed starting with "SU"';
-  if (typeof value !== "string" || !value.startsWith("SU")) {
-    throw new ErrInvalidOption(invalidValueMessage("withNkeySeed", "<redacted>", expected));
-  }
-  const seed = new TextEncoder().encode(value);
-  try {
-    nkeys.fromSeed(seed);
-  } catch (cause) {
-    // never echo a seed into an error message
-    throw new ErrInvalidOption(invalidValueMessage("withNkeySeed", "<redacted>", expected), {
-      cause,
-    });
-  }
-  return seed;
-}
-
-function readCreds(path: unknown): Uint8Array {
-  const file = nonEmpty("withCredsFile", path);
-  try {
-    return new Uint8Array(readFileSync(file));
-  } catch (cause) {
-    throw new ErrInvalidOption(
-      invalidValueMessage("withCredsFile", file, "the path of a readable .creds file"),
-      { cause },
-    );
   }
 }
 
@@ -307,6 +272,25 @@ function checkTimeout(value: unknown): number {
     );
   }
   return ms;
+}
+
+function checkPingInterval(value: unknown): number {
+  const ms = toTimerMillis(value, "withPingInterval");
+  // nats.js reads 0 as "use my default" (2 min): refuse it rather than let it mean that
+  if (ms === 0) {
+    throw new ErrInvalidDuration(
+      invalidValueMessage("withPingInterval", value, "a duration longer than 0"),
+    );
+  }
+  return ms;
+}
+
+function checkMaxPingsOut(value: unknown): number {
+  // as with the interval, nats.js would read 0 as its default of 2
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new ErrInvalidOption(invalidValueMessage("withMaxPingsOut", value, "an integer >= 1"));
+  }
+  return value;
 }
 
 function checkLogger(value: unknown): Logger {

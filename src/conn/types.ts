@@ -26,10 +26,30 @@ export interface Connection {
   readonly jetstream: JetStreamClient;
   /** The JetStream manager (created on first call, then cached). */
   jetstreamManager(): Promise<JetStreamManager>;
+  /**
+   * Whether the connection is up and the server answers a PING now. Resolves within
+   * `HEALTH_PROBE_TIMEOUT_MS` (1500 ms) plus scheduling, never rejects: an unanswered PING (a
+   * dead TCP flow nats.js has not noticed yet), a disconnect or a closed connection all give
+   * `connected: false` and `rttMs: undefined`.
+   */
   health(): Promise<ConnectionHealth>;
+  /**
+   * Forces nats.js to drop the socket and dial again (nats.js `nc.reconnect()`), for a caller
+   * that has evidence the flow is dead before the PINGs prove it: the JetStream engine calls it
+   * when a pull's idle heartbeats stay missing. Resolves once the old socket is dropped; the
+   * dial runs in the background (watch `health()` or the logs' `reconnected`). Subscriptions
+   * are restored by nats.js; requests and pulls in flight on the old socket are lost.
+   * A no-op while already disconnected (nats.js is dialling anyway).
+   * @throws ErrConnectionClosed when the connection is closed, draining or closing.
+   */
+  reconnect(): Promise<void>;
   /** The server's version as `[major, minor, patch]`, for feature gates. */
   serverVersion(): readonly [number, number, number];
-  /** Drains subscriptions, flushes, and closes. Idempotent. */
+  /**
+   * Drains subscriptions, flushes, and closes. Idempotent. While disconnected, or when the
+   * server does not answer a PING within `HEALTH_PROBE_TIMEOUT_MS` (a dead flow), closes at
+   * once without a drain: unsent messages are dropped (logged at warn).
+   */
   close(): Promise<void>;
   /** Resolves when the connection is closed, with the error that closed it, if any. */
   closed(): Promise<Error | undefined>;

@@ -9,9 +9,11 @@ import {
   withAsyncTraces,
   withConnectTimeout,
   withCredsFile,
+  withMaxPingsOut,
   withMaxReconnectAttempts,
   withName,
   withNkeySeed,
+  withPingInterval,
   withReconnectWait,
   withServers,
   withTls,
@@ -27,7 +29,7 @@ import {
 import type { Logger } from "../../src/logger/index.js";
 import { withLogger } from "../../src/logger/index.js";
 import { startServer } from "../../src/testing/index.js";
-import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+import { checkLeaksAfterAll, until, useServer } from "../helpers/index.js";
 import { type LogLine, recordingLogger } from "../helpers/memory-logger.js";
 
 checkLeaksAfterAll();
@@ -82,6 +84,28 @@ describe("connect", async () => {
     }
   });
 
+  it("pings every 10 s and gives up after 2 unanswered unless told otherwise", async () => {
+    const pings = (c: { nats: unknown }) => {
+      const { pingInterval, maxPingOut } = (
+        c.nats as { options: { pingInterval?: number; maxPingOut?: number } }
+      ).options;
+      return { pingInterval, maxPingOut };
+    };
+    const plain = await connect(withServers(server.url));
+    const tuned = await connect(
+      withServers(server.url),
+      withPingInterval("1.5s"),
+      withMaxPingsOut(4),
+    );
+    try {
+      assert.deepEqual(pings(plain), { pingInterval: 10_000, maxPingOut: 2 });
+      assert.deepEqual(pings(tuned), { pingInterval: 1_500, maxPingOut: 4 });
+    } finally {
+      await plain.close();
+      await tuned.close();
+    }
+  });
+
   it("logs through a conn component logger", async () => {
     const lines: LogLine[] = [];
     const conn = await connect(withServers(server.url), withLogger(recordingLogger(lines)));
@@ -104,12 +128,20 @@ describe("connect", async () => {
     ["a negative reconnect wait", withReconnectWait(-1), ErrorCode.InvalidDuration],
     ["an unknown duration unit", withReconnectWait("5x" as "5s"), ErrorCode.InvalidDuration],
     ["a zero connect timeout", withConnectTimeout(0), ErrorCode.InvalidDuration],
+    ["a zero ping interval", withPingInterval(0), ErrorCode.InvalidDuration],
+    ["a negative ping interval", withPingInterval(-1), ErrorCode.InvalidDuration],
+    ["a ping interval with no unit", withPingInterval("10" as "10s"), ErrorCode.InvalidDuration],
+    ["zero pings out", withMaxPingsOut(0), ErrorCode.InvalidOption],
+    ["fractional pings out", withMaxPingsOut(1.5), ErrorCode.InvalidOption],
+    ["pings out given as a string", withMaxPingsOut("2" as never), ErrorCode.InvalidOption],
     ["a logger without methods", withLogger({} as Logger), ErrorCode.InvalidOption],
     ["async traces given as a string", withAsyncTraces("yes" as never), ErrorCode.InvalidOption],
   ];
   for (const [what, option, code] of badOptions) {
     it(`rejects ${what} before dialling`, async () => {
-      const before = await connectionCount(server.httpPort);
+      // earlier tests' closed connections leave /connz a moment after close() resolves
+      await until(async () => (await connectionCount(server.httpPort)) === 0);
+      const before = 0;
       await assert.rejects(connect(withServers(server.url), option), (err: unknown) => {
         const cls = code === ErrorCode.InvalidDuration ? ErrInvalidDuration : ErrInvalidOption;
         assert.ok(err instanceof cls);
