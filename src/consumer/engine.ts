@@ -307,7 +307,7 @@ class JetStreamEngine {
       case "heartbeats-missed":
         log.warn({ silentBeats: e.silentBeats }, "pull heartbeats missed; pulling again");
         if (e.silentBeats === 2) void this.#probe(jsm);
-        if (e.silentBeats % PULL.reconnectAfterBeats === 0) this.#reconnect();
+        if (e.silentBeats % PULL.reconnectAfterBeats === 0) void this.#checkFlow();
         return;
       case "rejected":
         this.#rejected(e.code, e.description);
@@ -336,12 +336,16 @@ class JetStreamEngine {
     this.#enter({ kind: "recovering" });
   }
 
-  /** Heartbeats stay missing on fresh pulls: the TCP flow may be dead while the socket looks open. */
-  #reconnect(): void {
-    const nc = this.#ctx.conn.nats;
-    if (nc.isClosed()) return;
-    this.#log.warn({}, "no pull heartbeats on fresh pulls; forcing a reconnect");
-    nc.reconnect().catch((err: unknown) => this.#log.debug({ err }, "reconnect failed"));
+  /**
+   * Heartbeats stay missing on fresh pulls. A dead stream or consumer leader does that too, so
+   * first ask the server for a PONG: only a flow that does not answer (dead while the socket
+   * looks open) is dropped and dialled again.
+   */
+  async #checkFlow(): Promise<void> {
+    const conn = this.#ctx.conn;
+    if (conn.nats.isClosed() || (await conn.health()).connected) return;
+    this.#log.warn({}, "no pull heartbeats and no PONG: the TCP flow is dead; reconnecting");
+    await conn.reconnect().catch((err: unknown) => this.#log.debug({ err }, "reconnect failed"));
   }
 
   #rejected(code: number, description: string): void {

@@ -18,7 +18,10 @@ export const PULL = Object.freeze({
    * filled by then ends with a 408 and the next one is sent at once.
    */
   expiresMs: 30_000,
-  /** Silent beats after which the connection is forced to reconnect (and every this many after). */
+  /**
+   * Silent beats after which the flow is probed (a PING, `health()`), and dropped and dialled
+   * again if it does not answer; and every this many after.
+   */
   reconnectAfterBeats: 3,
   /** Consecutive pull rejections (409 Exceeded ...) before the route fails with ErrPullRejected. */
   maxRejections: 3,
