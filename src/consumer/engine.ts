@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type {
   ConsumerMessages,
@@ -18,8 +19,8 @@ import {
 } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJsMsg } from "../message/index.js";
-import { buildPipeline, invoke } from "../router/index.js";
-import type { Context, Handler, JetStreamRouteSpec, Message } from "../router/types.js";
+import type { Context, JetStreamRouteSpec } from "../router/types.js";
+import { type HandlerRuntime, handlerRuntime } from "../runtime/index.js";
 import { deadLetter, supportsTermReason } from "./dead-letter.js";
 import { type Delivery, deliveryOf } from "./delivery.js";
 import {
@@ -108,7 +109,7 @@ class JetStreamEngine {
   readonly #spec: JetStreamRouteSpec;
   readonly #ctx: RouteRunContext;
   readonly #log: Logger;
-  readonly #pipeline: Handler;
+  readonly #runtime: HandlerRuntime;
   /** Handlers see this signal; it aborts when the shutdown grace period ends. */
   readonly #grace = new AbortController();
   /** Jobs by stream sequence, from handler start to settlement: one per message at a time. */
@@ -161,7 +162,9 @@ class JetStreamEngine {
       ackFloor: this.#floor,
     });
     this.#log = ctx.logger;
-    this.#pipeline = buildPipeline(spec, ctx.middleware);
+    this.#runtime = handlerRuntime(spec, ctx.middleware, ctx.logger);
+    // Every in-flight handler may listen on the grace signal (the timeout middleware does).
+    setMaxListeners(0, this.#grace.signal);
     this.#termWithReason = supportsTermReason(ctx.conn.serverVersion());
   }
 
@@ -497,21 +500,9 @@ class JetStreamEngine {
       route: name,
       producer: this.#ctx.producer,
     };
-    return invoke(this.#pipeline, msg, ctx).then((result) => {
-      if (result.kind === "error") this.#reportError(result.error, msg, ctx, logger);
-      return decideSettlement(result, deliveryCount, this.#spec, logger);
-    });
-  }
-
-  #reportError(error: unknown, msg: Message, ctx: Context, logger: Logger): void {
-    logger.warn({ err: error, policy: this.#spec.errorPolicy }, "handler failed");
-    const onError = this.#spec.onError;
-    if (onError === undefined) return;
-    try {
-      onError(error, msg, ctx);
-    } catch (err) {
-      logger.error({ err }, "onError hook threw");
-    }
+    return this.#runtime
+      .run(msg, ctx)
+      .then((result) => decideSettlement(result, deliveryCount, this.#spec, logger));
   }
 
   /** A nak or a dead letter (acks take the fast path in `#process`). */
@@ -527,6 +518,7 @@ class JetStreamEngine {
         m.nak(delayMs);
         stats.nakd++;
       })
+      .with({ kind: "release" }, () => this.#release(m))
       .with({ kind: "dead-letter" }, async ({ reason }) => {
         const terminated = await deadLetter(m, reason, {
           conn: this.#ctx.conn,

@@ -1,8 +1,8 @@
 import { match } from "ts-pattern";
 import { causeText } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
-import type { HandlerResult } from "../router/index.js";
 import type { JetStreamRouteSpec, Outcome } from "../router/types.js";
+import type { HandlerResult } from "../runtime/index.js";
 
 /** What the engine does with a message once its handler has finished. */
 export type Settlement =
@@ -10,12 +10,18 @@ export type Settlement =
   /** Redeliver after `delayMs` (JetStream `nak(delay)`). */
   | { readonly kind: "nak"; readonly delayMs: number }
   /** Copy to the DLQ (when the route has one), then terminate. */
-  | { readonly kind: "dead-letter"; readonly reason: string };
+  | { readonly kind: "dead-letter"; readonly reason: string }
+  /**
+   * Hand back unprocessed (a bare nak: redelivered at once to the next consumer), counted as
+   * `released`: the shutdown interrupted the handler, which is not a failure of the message.
+   */
+  | { readonly kind: "release" };
 
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;
 
 const ACK: Settlement = Object.freeze({ kind: "ack" });
+const RELEASE: Settlement = Object.freeze({ kind: "release" });
 
 /** True when a failure on this delivery is the last allowed (`maxDeliver` -1 means never). */
 export function isFinalDelivery(spec: JetStreamRouteSpec, deliveryCount: number): boolean {
@@ -44,7 +50,9 @@ export function backoffDelay(
 
 /**
  * Maps a handler's result to what happens to the message. Pure apart from the backoff call;
- * `onError` hooks are the engine's business (they need the message and context).
+ * errors are reported by the handler runtime. An `interrupted` result (the shutdown grace
+ * ended) is released whatever the error policy or delivery count: stopping the service must
+ * never dead-letter a healthy message.
  */
 export function decideSettlement(
   result: HandlerResult,
@@ -61,6 +69,7 @@ export function decideSettlement(
 
   return match(result)
     .with({ kind: "outcome" }, ({ outcome }) => settleOutcome(outcome, retryOrDeadLetter))
+    .with({ kind: "interrupted" }, () => RELEASE)
     .with({ kind: "error" }, ({ error }) =>
       match(spec.errorPolicy)
         .with("retry", () => retryOrDeadLetter(undefined, causeText(error)))

@@ -59,6 +59,8 @@ export const ErrConsumerLost = defineSentinel(ErrorCode.ConsumerLost, "ErrConsum
 export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
 export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
 export const ErrBrokerRunning = defineSentinel(ErrorCode.BrokerRunning, "ErrBrokerRunning");
+/** `Broker.started()` rejects with it when the broker stopped before every route started. */
+export const ErrBrokerStopped = defineSentinel(ErrorCode.BrokerStopped, "ErrBrokerStopped");
 export const ErrConnectionRequired = defineSentinel(
   ErrorCode.ConnectionRequired,
   "ErrConnectionRequired",
