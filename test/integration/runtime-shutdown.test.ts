@@ -1,7 +1,6 @@
 // A handler stopped by the end of the shutdown grace period is interrupted, not failed.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { withShutdownTimeout } from "../../src/broker/index.js";
 import type { JetStreamRouteStats } from "../../src/consumer/index.js";
 import type { CoreRouteStats } from "../../src/core/index.js";
@@ -19,17 +18,9 @@ import {
 } from "../../src/router/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import { makeStream, runBroker, storedMessages, unique, useConnection } from "./engine-support.js";
+import { within } from "./runtime-support.js";
 
 checkLeaksAfterAll();
-
-/** Polls `condition` until it holds; fails the test if it does not within `ms`. */
-async function within(ms: number, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${ms} ms`);
-    await sleep(10);
-  }
-}
 
 /** A handler that honours its signal: it waits for the abort and throws the abort reason. */
 function honoursSignal(started: () => void): Handler {

@@ -17,14 +17,8 @@ import {
   withSubject,
 } from "../../src/router/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import {
-  makeStream,
-  publishMany,
-  runBroker,
-  unique,
-  until,
-  useConnection,
-} from "./engine-support.js";
+import { makeStream, publishMany, runBroker, unique, useConnection } from "./engine-support.js";
+import { within } from "./runtime-support.js";
 
 checkLeaksAfterAll();
 
@@ -88,7 +82,7 @@ describe("handler timeouts", { timeout: 60_000 }, async () => {
       await publishMany(conn, `${prefix}.job`, 24);
       // Each message runs twice (it always times out and is retried): four rounds of 12 when
       // workers stay busy; with freed workers every copy would start within a few hundred ms.
-      await until(() => watched.started >= 48);
+      await within(20_000, () => watched.started >= 48);
       await run.stop();
       warnings.stop();
     });
@@ -125,7 +119,7 @@ describe("handler timeouts", { timeout: 60_000 }, async () => {
     await run.broker.started();
     for (let i = 0; i < 16; i++) conn.nats.publish(subject, String(i));
     await conn.nats.flush();
-    await until(() => watched.returned === 16);
+    await within(20_000, () => watched.returned === 16);
     const stats = run.broker.stats()["queue-slowpoke"] as CoreRouteStats;
     await run.stop();
     assert.equal(watched.max, 4);
