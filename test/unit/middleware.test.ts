@@ -242,7 +242,7 @@ test("logging writes one line per message and errors at warn", async () => {
   );
 });
 
-test("invoke classifies outcomes, values and errors", async () => {
+test("the runtime classifies outcomes, values and errors", async () => {
   const msg = fakeMessage();
   const ctx = fakeContext();
   assert.equal((await invoke(async () => ack(), msg, ctx)).kind, "outcome");
@@ -256,7 +256,7 @@ test("invoke classifies outcomes, values and errors", async () => {
   });
 });
 
-test("invoke never rejects, even when the handler throws synchronously", async () => {
+test("the runtime never rejects, even when the handler throws synchronously", async () => {
   const boom = new Error("sync");
   const syncThrow = (() => {
     throw boom;
