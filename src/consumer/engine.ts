@@ -505,7 +505,7 @@ class JetStreamEngine {
       .then((result) => decideSettlement(result, deliveryCount, this.#spec, logger));
   }
 
-  /** A nak or a dead letter (acks take the fast path in `#process`). */
+  /** A nak, a release or a dead letter (acks take the fast path in `#process`). */
   async #settle(
     m: JsMsg,
     seq: number,
