@@ -38,9 +38,8 @@ export interface CoreRouteRunner extends RouteRunner {
  *   uses its code, a thrown ErrDecode 400, any other thrown error 500, `retry()` 503 (core NATS
  *   cannot redeliver). A request without a reply subject is logged, counted and dropped.
  * - Queue and fan-out routes ignore outcomes; thrown errors are logged and passed to `onError`.
- * - A handler that settles after the shutdown grace ended (its signal aborted with
- *   ErrShutdownTimeout) was interrupted, not failed: logged at info, not passed to `onError`,
- *   and a request gets a 503 "shutting down".
+ * - A handler that settles after the shutdown grace ended was interrupted, not failed:
+ *   logged at info, not passed to `onError`; a request gets a 503 "shutting down".
  * - On `ctx.signal` abort: the subscription is drained (the server sends no more; what it
  *   already sent is still accepted), accepted messages are handled within
  *   `ctx.shutdownTimeoutMs`, then handler signals abort with ErrShutdownTimeout and requests
