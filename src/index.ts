@@ -22,5 +22,6 @@ export * from "./errors/index.js";
 export * from "./logger/index.js";
 export * from "./producer/index.js";
 export * from "./router/index.js";
+export type { HandlerResult } from "./runtime/index.js";
 export * from "./stream/index.js";
 export * from "./subject/index.js";

@@ -1,4 +1,9 @@
-import { ErrBrokerRunning, ErrInvalidOption, ErrRouteFailed } from "../errors/index.js";
+import {
+  ErrBrokerRunning,
+  ErrBrokerStopped,
+  ErrInvalidOption,
+  ErrRouteFailed,
+} from "../errors/index.js";
 import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js";
 import type { RouteSpec } from "../router/types.js";
 import { type BrokerOption, type BrokerSettings, resolveBrokerSettings } from "./options.js";
@@ -77,8 +82,9 @@ export class Broker {
   }
 
   /**
-   * Resolves once every route is consuming (consumer ready, subscription open); rejects if
-   * `run` fails before that.
+   * Resolves once every route is consuming (consumer ready, subscription open). Rejects with
+   * `run`'s error if it fails before that, or with ErrBrokerStopped (`ERR_BROKER_STOPPED`) if
+   * the broker was stopped before every route started.
    */
   started(): Promise<void> {
     return this.#started;
@@ -102,7 +108,7 @@ export class Broker {
       }
       await this.#runAll(this.#runners, controller);
       // Stopped before every route got going: nothing is consuming, and never will be.
-      this.#rejectStarted(new ErrBrokerRunning("the broker stopped before every route started"));
+      this.#rejectStarted(new ErrBrokerStopped("the broker stopped before every route started"));
     } catch (err) {
       this.#rejectStarted(err);
       throw err;

@@ -5,8 +5,8 @@ import type { RouteRunContext, RouteRunner } from "../broker/types.js";
 import { ErrConsumerLost, ErrPullRejected, ErrShutdownTimeout } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
-import { buildPipeline, invoke } from "../router/index.js";
-import type { Context, Handler, JetStreamRouteSpec } from "../router/types.js";
+import type { Context, JetStreamRouteSpec } from "../router/types.js";
+import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
 import { supportsTermReason } from "./dead-letter.js";
 import { parseAckSubject } from "./delivery.js";
 import { HeldMessages } from "./held.js";
@@ -24,7 +24,7 @@ import {
 import { type PullEvent, PullSession, type PullSettings } from "./pull.js";
 import { forgetDeadPulls, probeConsumer, recreateConsumer, startFloorRefresh } from "./recover.js";
 import { ReplayGuard } from "./replay-guard.js";
-import { beforeRun, decideSettlement, type RunResult, type Settlement } from "./settle.js";
+import { beforeRun, decideSettlement, type Settlement } from "./settle.js";
 import { Settler } from "./settler.js";
 import { type JetStreamRouteStats, StatsCounter } from "./stats.js";
 
@@ -65,7 +65,7 @@ class JetStreamEngine {
   readonly #log: Logger;
   readonly #stats: StatsCounter;
   readonly #guard: ReplayGuard;
-  readonly #pipeline: Handler;
+  readonly #runtime: InlineHandlerRuntime;
   readonly #held: HeldMessages;
   readonly #settler: Settler;
   /** Handlers see this signal; it aborts when the shutdown grace period ends. */
@@ -89,7 +89,7 @@ class JetStreamEngine {
     this.#stats = stats;
     this.#guard = guard;
     this.#log = ctx.logger;
-    this.#pipeline = buildPipeline(spec, ctx.middleware);
+    this.#runtime = handlerRuntime(spec, ctx.middleware, ctx.logger);
     this.#held = new HeldMessages(spec.concurrency, spec.prefetch);
     // Every running handler (and the timeout middleware) listens on this one signal.
     setMaxListeners(0, this.#grace.signal);
@@ -248,7 +248,7 @@ class JetStreamEngine {
       .finally(() => this.#finish(m));
   }
 
-  /** Middleware and handler -> the settlement table. */
+  /** Middleware and handler (the shared runtime) -> the settlement table. */
   async #handle(m: Inbound, log: Logger): Promise<Settlement> {
     const msg = fromJetStream(m);
     const ctx: Context = {
@@ -257,22 +257,16 @@ class JetStreamEngine {
       route: this.#spec.name,
       producer: this.#ctx.producer,
     };
-    let result: RunResult = await invoke(this.#pipeline, msg, ctx);
-    this.#stats.handled++;
-    if (result.kind === "error") {
-      if (this.#grace.signal.aborted) result = { kind: "interrupted", reason: result.error };
-      else this.#reportError(result.error, msg, ctx, log);
-    }
-    return decideSettlement(result, m.deliveryCount, this.#spec, log);
-  }
-
-  #reportError(error: unknown, msg: ReturnType<typeof fromJetStream>, ctx: Context, log: Logger) {
-    log.warn({ err: error, policy: this.#spec.errorPolicy }, "handler failed");
+    const rt = this.#runtime;
+    let result: HandlerResult;
     try {
-      this.#spec.onError?.(error, msg, ctx);
-    } catch (err) {
-      log.error({ err }, "onError hook threw");
+      // The runtime's pipeline awaited here: one async frame per message, not two.
+      result = rt.returned(await rt.pipeline(msg, ctx), msg, ctx);
+    } catch (error) {
+      result = rt.threw(error, msg, ctx);
     }
+    this.#stats.handled++;
+    return decideSettlement(result, m.deliveryCount, this.#spec, log);
   }
 
   async #settle(m: Inbound, s: Settlement, log: Logger): Promise<void> {

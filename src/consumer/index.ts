@@ -26,7 +26,6 @@ export {
   beforeRun,
   decideSettlement,
   FALLBACK_DELAY_MS,
-  type RunResult,
   type Settlement,
   UNSETTLED_DELIVERY_ALLOWANCE,
 } from "./settle.js";

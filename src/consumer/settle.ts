@@ -1,7 +1,7 @@
 import { causeText } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
-import type { HandlerResult } from "../router/index.js";
 import type { JetStreamRouteSpec, Outcome } from "../router/types.js";
+import type { HandlerResult } from "../runtime/index.js";
 
 /** What the engine does with a message. */
 export type Settlement =
@@ -15,12 +15,6 @@ export type Settlement =
 
 /** Why a message is released rather than settled. */
 export type ReleaseCause = "shutdown" | "interrupted" | "consumer-lost";
-
-/**
- * A handler's result as the settlement table reads it: the runtime's result, or `interrupted`
- * when the handler stopped because the shutdown grace period ended (not a handler failure).
- */
-export type RunResult = HandlerResult | { readonly kind: "interrupted"; readonly reason: unknown };
 
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;
@@ -90,7 +84,7 @@ export function backoffDelay(
  * | interrupted by shutdown      | release                  | release                          |
  */
 export function decideSettlement(
-  result: RunResult,
+  result: HandlerResult,
   deliveryCount: number,
   spec: JetStreamRouteSpec,
   logger: Logger,

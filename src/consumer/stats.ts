@@ -15,7 +15,10 @@ export interface JetStreamRouteStats {
   readonly nakd: number;
   /** Messages terminated as dead letters (copied to the DLQ first when the route has one). */
   readonly deadLettered: number;
-  /** Messages handed back unprocessed at shutdown or when the consumer was lost. */
+  /**
+   * Messages handed back with a bare nak: unprocessed at shutdown or when the consumer was
+   * lost, or whose handler was interrupted by the end of the shutdown grace period.
+   */
   readonly released: number;
   /** Redeliveries of messages this route had already settled, acked without a second run. */
   readonly replaysSkipped: number;

@@ -1,5 +1,5 @@
-import type { HandlerResult } from "../router/index.js";
 import type { Context, Message, Outcome } from "../router/types.js";
+import type { HandlerResult, InlineHandlerRuntime } from "../runtime/index.js";
 import {
   encodeReply,
   errorReply,
@@ -16,15 +16,19 @@ export interface ResultScope {
   readonly spec: CoreRouteSpec;
   readonly ctx: Context;
   readonly stats: StatsCounter;
+  /** Reports failures found after the handler (an unencodable reply) like handler errors. */
+  readonly runtime: InlineHandlerRuntime;
 }
+
+const SHUTTING_DOWN: Reply = Object.freeze(errorReply(ReplyCode.Unavailable, "shutting down"));
 
 // Plain switches rather than ts-pattern's match(): this runs once per message, and match()
 // builds a matcher object and closures per call (about 9% of a fan-out route's CPU in a
 // profile). `satisfies never` in each default keeps the compile-time exhaustiveness check.
 
 /**
- * Settles one handler result: logs and reports errors, and returns the reply a request route
- * sends (queue and fan-out routes ignore it).
+ * Settles one handler result and returns the reply a request route sends (queue and fan-out
+ * routes ignore it). Handler errors were already reported by the runtime.
  */
 export function handleResult(result: HandlerResult, msg: Message, scope: ResultScope): Reply {
   switch (result.kind) {
@@ -33,12 +37,15 @@ export function handleResult(result: HandlerResult, msg: Message, scope: ResultS
       try {
         return { kind: "data", data: encodeReply(result.value) };
       } catch (err) {
-        return failed(err, msg, scope);
+        scope.runtime.report(err, msg, scope.ctx);
+        return failed(err, scope);
       }
     case "outcome":
       return outcomeReply(result.outcome, msg, scope);
     case "error":
-      return failed(result.error, msg, scope);
+      return failed(result.error, scope);
+    case "interrupted":
+      return SHUTTING_DOWN;
     default:
       return result satisfies never;
   }
@@ -67,16 +74,7 @@ function outcomeReply(outcome: Outcome, msg: Message, scope: ResultScope): Reply
   }
 }
 
-function failed(err: unknown, msg: Message, { spec, ctx, stats }: ResultScope): Reply {
+function failed(err: unknown, { stats }: ResultScope): Reply {
   stats.failed++;
-  ctx.logger.error({ err, subject: msg.subject }, "handler failed");
-  if (spec.onError) {
-    try {
-      spec.onError(err, msg, ctx);
-    } catch (hookErr) {
-      // A broken hook must not take the route down; it is the user's bug to see in the log.
-      ctx.logger.error({ err: hookErr }, "onError hook threw");
-    }
-  }
   return replyForError(err);
 }

@@ -43,6 +43,7 @@ export const ErrorCode = {
   HandlerTimeout: "ERR_HANDLER_TIMEOUT",
   ShutdownTimeout: "ERR_SHUTDOWN_TIMEOUT",
   BrokerRunning: "ERR_BROKER_RUNNING",
+  BrokerStopped: "ERR_BROKER_STOPPED",
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",

@@ -61,6 +61,8 @@ export const ErrPullRejected = defineSentinel(ErrorCode.PullRejected, "ErrPullRe
 export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
 export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
 export const ErrBrokerRunning = defineSentinel(ErrorCode.BrokerRunning, "ErrBrokerRunning");
+/** `Broker.started()` rejects with it when the broker stopped before every route started. */
+export const ErrBrokerStopped = defineSentinel(ErrorCode.BrokerStopped, "ErrBrokerStopped");
 export const ErrConnectionRequired = defineSentinel(
   ErrorCode.ConnectionRequired,
   "ErrConnectionRequired",

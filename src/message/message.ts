@@ -1,4 +1,4 @@
-import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import { Match, type Msg, type MsgHdrs } from "@nats-io/nats-core";
 import { ErrDecode } from "../errors/index.js";
 import type { Message } from "../router/types.js";
 
@@ -62,7 +62,11 @@ abstract class LazyMessage implements Message {
 
   header(name: string): string | undefined {
     const h = this.rawHeaders;
-    return h?.has(name) ? h.get(name) : undefined;
+    if (h === undefined) return undefined;
+    if (h.has(name)) return h.get(name);
+    // Header names are case-sensitive on the wire and in nats.js, but a publisher's casing is
+    // not the handler's business: fall back to a case-insensitive match (the first one).
+    return h.has(name, Match.IgnoreCase) ? h.get(name, Match.IgnoreCase) : undefined;
   }
 
   get headers(): ReadonlyMap<string, readonly string[]> {

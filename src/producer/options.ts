@@ -82,7 +82,8 @@ export function withPublishTimeout(timeout: Duration): ProducerOption {
 
 /**
  * Called after every publish, JetStream publish and request, with its outcome and latency.
- * Runs synchronously on the publish path: keep it cheap. A throwing hook is logged and ignored.
+ * Runs on the publish path, not awaited: keep it cheap. A throw or a rejected promise is logged
+ * at warn and ignored.
  * @default none
  */
 export function withOnPublish(hook: PublishHook): ProducerOption {

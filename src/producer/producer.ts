@@ -24,6 +24,7 @@ import {
   JetrouteError,
 } from "../errors/index.js";
 import { componentLogger, type Logger } from "../logger/index.js";
+import { guardHook } from "../runtime/hook.js";
 import { validatePublishSubject } from "../subject/index.js";
 import { classifyFailure, type FailureKind } from "./classify.js";
 import { serviceErrorOf, toMsgHdrs } from "./headers.js";
@@ -314,12 +315,18 @@ class ProducerImpl implements Producer {
   }
 
   #emit(event: PublishEvent): void {
-    try {
-      this.#hook?.(event);
-    } catch (err) {
-      // Observability must never turn a good publish into a failed one.
-      this.#logger.warn({ err, subject: event.subject, kind: event.kind }, "onPublish hook threw");
-    }
+    const hook = this.#hook;
+    if (hook === undefined) return;
+    // Observability must never turn a good publish into a failed one (nor kill the process
+    // with an unhandled rejection).
+    guardHook(
+      () => hook(event),
+      (err) =>
+        this.#logger.warn(
+          { err, subject: event.subject, kind: event.kind },
+          "onPublish hook failed",
+        ),
+    );
   }
 }
 

@@ -80,8 +80,11 @@ export interface PublishEvent {
   readonly duplicate?: boolean;
 }
 
-/** Observes publishes (metrics, tracing). A throwing hook is logged and ignored. */
-export type PublishHook = (event: PublishEvent) => void;
+/**
+ * Observes publishes (metrics, tracing). It may be async: it is not awaited, and a throw or
+ * rejection is logged at warn ("onPublish hook failed") and ignored.
+ */
+export type PublishHook = (event: PublishEvent) => void | Promise<void>;
 
 /** One message for `publishWindowed`. */
 export interface WindowItem {

@@ -7,7 +7,7 @@ export {
   type LinearBackoff,
   linear,
 } from "./backoff.js";
-export { buildPipeline, compose, type HandlerResult, invoke } from "./compose.js";
+export { buildPipeline, compose } from "./compose.js";
 export * from "./middleware/index.js";
 export {
   type RouteDraft,

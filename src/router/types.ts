@@ -14,7 +14,10 @@ export interface Message {
    * "terminate"); catch it and `return reject(...)` to dead-letter a malformed payload at once.
    */
   json<T = unknown>(): T;
-  /** A header value (first value), or undefined. */
+  /**
+   * A header's first value, or undefined. The name is matched exactly first, then ignoring
+   * case (NATS header names are case-sensitive on the wire; `headers` keeps them as sent).
+   */
   header(name: string): string | undefined;
   /** All headers as name -> values (empty when the message has none). */
   readonly headers: ReadonlyMap<string, readonly string[]>;
@@ -85,8 +88,12 @@ export const RouteKind = {
 } as const;
 export type RouteKind = (typeof RouteKind)[keyof typeof RouteKind];
 
-/** Called on every thrown handler error, whatever the policy. */
-export type OnError = (err: unknown, msg: Message, ctx: Context) => void;
+/**
+ * Called on every handler failure (a throw, ErrHandlerTimeout included), whatever the policy;
+ * not when the shutdown interrupted the handler. It may be async: it is not awaited, and a
+ * throw or rejection is caught and logged at error ("onError hook failed").
+ */
+export type OnError = (err: unknown, msg: Message, ctx: Context) => void | Promise<void>;
 
 /** Fields every route kind has after validation. */
 interface BaseRouteSpec {

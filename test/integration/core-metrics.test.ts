@@ -29,7 +29,7 @@ describe("core and JetStream routes in one broker", async () => {
         route("store", async () => undefined, withStream("MIXED"), withSubject("mixed.in")),
         route("ask", async () => "answer", withSubject("ask.mixed"), withRequestReply()),
       ],
-      withBrokerMiddleware(metrics((m) => seen.push(m))),
+      withBrokerMiddleware(metrics((m) => void seen.push(m))),
     );
     await producer.publishJetStream("mixed.in", { n: 1 });
     assert.equal(await producer.request("ask.mixed", {}), "answer");

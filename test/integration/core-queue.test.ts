@@ -82,7 +82,7 @@ describe("queue and fan-out routes", async () => {
         },
         withSubject("ev.flaky"),
         withQueueGroup("flaky"),
-        withOnError((err) => errors.push(err)),
+        withOnError((err) => void errors.push(err)),
       ),
     );
     await publish("ev.flaky", 3);

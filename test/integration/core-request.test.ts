@@ -82,7 +82,7 @@ describe("request-reply routes", async () => {
         },
         withSubject("svc.boom"),
         withRequestReply(),
-        withOnError((err) => seen.push(err)),
+        withOnError((err) => void seen.push(err)),
       ),
     );
     const err = await serviceError(producer.request("svc.boom", {}));

@@ -250,7 +250,7 @@ describe("JetStream engine: retries and dead letters", { timeout: 20_000 }, asyn
           withStream(stream),
           withSubject(subject),
           withErrorPolicy("terminate"),
-          withOnError((err) => errors.push(err)),
+          withOnError((err) => void errors.push(err)),
           withDLQ(dlq),
         ),
       ),

@@ -428,7 +428,7 @@ describe("producer", async () => {
       const events: PublishEvent[] = [];
       const producer = createProducer(
         conn,
-        withOnPublish((e) => events.push(e)),
+        withOnPublish((e) => void events.push(e)),
         withPublishRetries(1),
       );
       await producer.publishJetStream(`${subject}.a`, 1, { msgId: "x" });

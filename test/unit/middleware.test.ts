@@ -11,7 +11,6 @@ import {
   type Context,
   compose,
   type Handler,
-  invoke,
   isOutcome,
   logging,
   type Message,
@@ -28,6 +27,13 @@ import {
   withStream,
   withSubject,
 } from "../../src/router/index.js";
+import { type HandlerResult, handlerRuntime } from "../../src/runtime/index.js";
+
+/** The runtime's run() for a bare handler on a JetStream route with no options. */
+function invoke(handler: Handler, msg: Message, ctx: Context): Promise<HandlerResult> {
+  const spec = buildRouteSpec(route("invoked", handler, withStream("S"), withSubject("s")));
+  return handlerRuntime(spec, [], silentLogger()).run(msg, ctx);
+}
 
 function fakeMessage(subject = "orders.created", deliveryCount = 1): Message {
   const data = new TextEncoder().encode('{"id":1}');
@@ -110,12 +116,25 @@ test("timeout aborts the handler's signal with ErrHandlerTimeout and rejects", a
   let seen: AbortSignal | undefined;
   const h = compose([timeout(20)], (_msg, ctx) => {
     seen = ctx.signal;
-    return new Promise(() => {}); // a handler that ignores its signal
+    return new Promise((_, fail) =>
+      ctx.signal.addEventListener("abort", () => fail(new Error("stopped"))),
+    );
   });
   await assert.rejects(h(fakeMessage(), fakeContext()), ErrHandlerTimeout);
   assert.ok(seen?.aborted);
   assert.ok(seen?.reason instanceof ErrHandlerTimeout);
   assert.equal(timeouts(), before, "no timer left behind");
+});
+
+test("timeout waits for a handler that ignores its signal before rejecting", async () => {
+  let returned = false;
+  const h = compose([timeout(10)], async () => {
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    returned = true;
+    return ack();
+  });
+  await assert.rejects(h(fakeMessage(), fakeContext()), ErrHandlerTimeout);
+  assert.equal(returned, true, "rejected only after the handler returned");
 });
 
 test("a handler that finishes in time leaves no timer behind", async () => {
@@ -140,13 +159,13 @@ test("the route's handler timeout is part of its pipeline", async () => {
   const spec = buildRouteSpec(
     route(
       "slow",
-      () => new Promise(() => {}),
+      () => new Promise((resolve) => setTimeout(resolve, 40)),
       withStream("S"),
       withSubject("s"),
       withHandlerTimeout(15),
     ),
   );
-  const result = await invoke(buildPipeline(spec, []), fakeMessage(), fakeContext());
+  const result = await handlerRuntime(spec, [], silentLogger()).run(fakeMessage(), fakeContext());
   assert.equal(result.kind, "error");
   assert.equal(
     result.kind === "error" && (result.error as { code: string }).code,
@@ -172,7 +191,7 @@ test("broker middleware runs outside route middleware", async () => {
 
 test("metrics reports the outcome kind of every message", async () => {
   const seen: MessageMetric[] = [];
-  const h = compose([metrics((m) => seen.push(m))], async () => reject("no"));
+  const h = compose([metrics((m) => void seen.push(m))], async () => reject("no"));
   await h(fakeMessage("a.b", 3), fakeContext());
   assert.equal(seen.length, 1);
   assert.equal(seen[0]?.kind, "reject");
@@ -185,7 +204,7 @@ test("metrics reports the outcome kind of every message", async () => {
 test("metrics reports a thrown error and rethrows it", async () => {
   const seen: MessageMetric[] = [];
   const boom = new Error("boom");
-  const h = compose([metrics((m) => seen.push(m))], async () => {
+  const h = compose([metrics((m) => void seen.push(m))], async () => {
     throw boom;
   });
   await assert.rejects(h(fakeMessage(), fakeContext()), (err) => err === boom);
@@ -223,7 +242,7 @@ test("logging writes one line per message and errors at warn", async () => {
   );
 });
 
-test("invoke classifies outcomes, values and errors", async () => {
+test("the runtime classifies outcomes, values and errors", async () => {
   const msg = fakeMessage();
   const ctx = fakeContext();
   assert.equal((await invoke(async () => ack(), msg, ctx)).kind, "outcome");
@@ -237,7 +256,7 @@ test("invoke classifies outcomes, values and errors", async () => {
   });
 });
 
-test("invoke never rejects, even when the handler throws synchronously", async () => {
+test("the runtime never rejects, even when the handler throws synchronously", async () => {
   const boom = new Error("sync");
   const syncThrow = (() => {
     throw boom;

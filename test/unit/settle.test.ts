@@ -91,6 +91,15 @@ describe("settling a handler's result", () => {
     assert.equal(decideSettlement({ kind: "error", error }, 1, strict, log).kind, "dead-letter");
   });
 
+  it("releases a handler interrupted by shutdown, whatever the policy or delivery count", () => {
+    const interrupted = { kind: "interrupted", reason: new Error("grace over") } as const;
+    for (const s of [spec(), spec(withErrorPolicy("terminate"))]) {
+      for (const deliveryCount of [1, 3, 9]) {
+        assert.deepEqual(decideSettlement(interrupted, deliveryCount, s, log), { kind: "release" });
+      }
+    }
+  });
+
   it("falls back to a one second delay when the backoff throws", () => {
     const s = spec(
       withBackoff(

@@ -1,3 +1,4 @@
+import { guardHook } from "../../runtime/hook.js";
 import { isOutcome } from "../outcome.js";
 import type { Middleware, Outcome } from "../types.js";
 
@@ -14,27 +15,28 @@ export interface MessageMetric {
 }
 
 /**
- * Calls `hook` after every message with its result and duration. A throwing hook is swallowed:
- * metrics must never change what happens to a message.
+ * Calls `hook` after every message with its result and duration (ms). The hook may be async; it
+ * is not awaited, and a throw or rejection is logged at warn through ctx.logger ("metrics hook
+ * failed") and otherwise ignored: metrics must never change what happens to a message.
  * @example withMiddleware(metrics((m) => histogram.observe({ route: m.route, kind: m.kind }, m.durationMs)))
  */
-export function metrics(hook: (metric: MessageMetric) => void): Middleware {
+export function metrics(hook: (metric: MessageMetric) => void | Promise<void>): Middleware {
   return (next) => async (msg, ctx) => {
     const started = performance.now();
     const report = (
       metric: Omit<MessageMetric, "route" | "subject" | "durationMs" | "deliveryCount">,
     ) => {
-      try {
-        hook({
-          route: ctx.route,
-          subject: msg.subject,
-          durationMs: performance.now() - started,
-          deliveryCount: msg.deliveryCount,
-          ...metric,
-        });
-      } catch {
-        // deliberately ignored, see above
-      }
+      const value: MessageMetric = {
+        route: ctx.route,
+        subject: msg.subject,
+        durationMs: performance.now() - started,
+        deliveryCount: msg.deliveryCount,
+        ...metric,
+      };
+      guardHook(
+        () => hook(value),
+        (err) => ctx.logger.warn({ err }, "metrics hook failed"),
+      );
     };
     try {
       const result = await next(msg, ctx);

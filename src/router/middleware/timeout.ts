@@ -3,9 +3,15 @@ import { ErrHandlerTimeout, ErrInvalidDuration, invalidValueMessage } from "../.
 import type { Context, Middleware } from "../types.js";
 
 /**
- * Bounds each message: when `duration` passes, the handler's ctx.signal aborts with an
- * ErrHandlerTimeout and the middleware rejects with it at once, without waiting for a handler
- * that ignores its signal. Throws ErrInvalidDuration for a duration that is not more than 0.
+ * Bounds each message: when `duration` (ms, or a string like "10s") passes, the handler's
+ * ctx.signal aborts with an ErrHandlerTimeout; the middleware then WAITS for the handler to
+ * return and rejects with that ErrHandlerTimeout, whatever the handler returned or threw (as
+ * watermill's timeout middleware does). So a worker stays busy until its handler has really
+ * stopped: at most `concurrency` handlers run, and a redelivered copy never runs beside its
+ * original. A handler that ignores its signal keeps its worker until it returns (and at
+ * shutdown is abandoned after the engine's abandon period). An abort of the caller's signal
+ * (shutdown) is forwarded with its own reason. Throws ErrInvalidDuration for a duration that
+ * is not more than 0.
  * @example withMiddleware(timeout("10s"))
  */
 export function timeout(duration: Duration): Middleware {
@@ -20,20 +26,21 @@ export function timeout(duration: Duration): Middleware {
     const forward = () => controller.abort(ctx.signal.reason);
     if (ctx.signal.aborted) forward();
     else ctx.signal.addEventListener("abort", forward, { once: true });
-    let timer: NodeJS.Timeout | undefined;
+    let expired: Error | undefined;
+    const timer = setTimeout(() => {
+      // A shutdown abort that came first keeps its reason: the runtime reads it.
+      if (controller.signal.aborted) return;
+      expired = new ErrHandlerTimeout(
+        `route "${ctx.route}" handler did not finish within ${ms} ms`,
+      );
+      controller.abort(expired);
+    }, ms);
     try {
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new ErrHandlerTimeout(
-            `route "${ctx.route}" handler did not finish within ${ms} ms`,
-          );
-          controller.abort(err);
-          reject(err);
-        }, ms);
-      });
-      // Promise.race subscribes to both, so a handler rejecting after the timeout won is handled.
-      const running = Promise.resolve().then(() => next(msg, withSignal(ctx, controller.signal)));
-      return await Promise.race([running, expired]);
+      const result = await next(msg, withSignal(ctx, controller.signal));
+      if (expired !== undefined) throw expired;
+      return result;
+    } catch (err) {
+      throw expired ?? err;
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener("abort", forward);

@@ -1,0 +1,9 @@
+// The runtime module: the one place that runs a handler, for every route kind.
+export { guardHook } from "./hook.js";
+export {
+  type HandlerResult,
+  type HandlerRuntime,
+  handlerRuntime,
+  type InlineHandlerRuntime,
+  isShutdownAbort,
+} from "./runtime.js";
