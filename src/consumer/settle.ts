@@ -9,12 +9,9 @@ export type Settlement =
   /** Redeliver after `delayMs` (JetStream `nak(delay)`). */
   | { readonly kind: "nak"; readonly delayMs: number }
   /** Hand back without a verdict (bare `nak`): the handler never ran or was stopped by shutdown. */
-  | { readonly kind: "release"; readonly why: ReleaseCause }
+  | { readonly kind: "release" }
   /** Copy to the DLQ (when the route has one), then terminate. */
   | { readonly kind: "dead-letter"; readonly reason: string };
-
-/** Why a message is released rather than settled. */
-export type ReleaseCause = "shutdown" | "interrupted" | "consumer-lost";
 
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;
@@ -30,6 +27,7 @@ export const FALLBACK_DELAY_MS = 1000;
 export const UNSETTLED_DELIVERY_ALLOWANCE = 5;
 
 const ACK: Settlement = Object.freeze({ kind: "ack" });
+const RELEASE: Settlement = Object.freeze({ kind: "release" });
 
 /** True when a failure on this delivery is the last allowed (`maxDeliver` -1 means never). */
 export function isFinalDelivery(spec: JetStreamRouteSpec, deliveryCount: number): boolean {
@@ -97,7 +95,7 @@ export function decideSettlement(
       : { kind: "nak", delayMs: delayMs ?? backoffDelay(spec, deliveryCount, logger) };
   switch (result.kind) {
     case "interrupted":
-      return { kind: "release", why: "interrupted" };
+      return RELEASE;
     case "outcome":
       return settleOutcome(result.outcome, retryOrDeadLetter);
     case "error":

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  beforeRun,
   consumerChanges,
   decideSettlement,
   FALLBACK_DELAY_MS,
+  type Settlement,
   supportsTermReason,
+  UNSETTLED_DELIVERY_ALLOWANCE,
 } from "../../src/consumer/index.js";
 import { silentLogger } from "../../src/logger/index.js";
 import type { RouteOption } from "../../src/router/index.js";
@@ -113,6 +116,57 @@ describe("settling a handler's result", () => {
       kind: "nak",
       delayMs: FALLBACK_DELAY_MS,
     });
+  });
+});
+
+describe("the settlement table (maxDeliver 3, backoff 1s)", () => {
+  const error = new Error("boom");
+  const results = {
+    value: { kind: "value", value: 1 },
+    "ack()": { kind: "outcome", outcome: ack() },
+    "retry()": { kind: "outcome", outcome: retry() },
+    "reject()": { kind: "outcome", outcome: reject("bad") },
+    thrown: { kind: "error", error },
+    interrupted: { kind: "interrupted", reason: error },
+  } as const;
+  // result, error policy, delivery count -> settlement kind
+  const table: [keyof typeof results, "retry" | "terminate", number, Settlement["kind"]][] = [
+    ["value", "retry", 1, "ack"],
+    ["value", "retry", 3, "ack"],
+    ["ack()", "terminate", 3, "ack"],
+    ["retry()", "retry", 1, "nak"],
+    ["retry()", "retry", 2, "nak"],
+    ["retry()", "retry", 3, "dead-letter"],
+    ["retry()", "terminate", 1, "nak"],
+    ["reject()", "retry", 1, "dead-letter"],
+    ["thrown", "retry", 1, "nak"],
+    ["thrown", "retry", 3, "dead-letter"],
+    ["thrown", "terminate", 1, "dead-letter"],
+    ["interrupted", "retry", 1, "release"],
+    ["interrupted", "retry", 3, "release"],
+    ["interrupted", "terminate", 1, "release"],
+    ["interrupted", "terminate", 9, "release"],
+  ];
+  for (const [result, policy, deliveryCount, expected] of table) {
+    it(`${result}, policy ${policy}, delivery ${deliveryCount} -> ${expected}`, () => {
+      const s = spec(withErrorPolicy(policy), withBackoff(fixed("1s")));
+      assert.equal(decideSettlement(results[result], deliveryCount, s, log).kind, expected);
+    });
+  }
+
+  it("runs handlers of messages released up to the allowance past maxDeliver", () => {
+    for (let n = 1; n <= 3 + UNSETTLED_DELIVERY_ALLOWANCE; n++) {
+      assert.equal(beforeRun(spec(), n), undefined, `delivery ${n}`);
+    }
+  });
+
+  it("dead-letters without running a message past maxDeliver + the allowance", () => {
+    const s = beforeRun(spec(), 3 + UNSETTLED_DELIVERY_ALLOWANCE + 1);
+    assert.equal(s?.kind, "dead-letter");
+  });
+
+  it("never dead-letters before running when maxDeliver is unlimited", () => {
+    assert.equal(beforeRun(spec(withMaxDeliver(-1)), 1_000_000), undefined);
   });
 });
 
