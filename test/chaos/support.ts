@@ -42,7 +42,7 @@ export interface ProcessedRecord {
   readonly dc: number;
   readonly pid: number;
   /** The handler's outcome: "ack" is a processed healthy message. */
-  readonly outcome: "ack" | "reject" | "error";
+  readonly outcome: "ack" | "reject" | "error" | "crash";
   /** When the handler finished (epoch ms, sub-ms precision). */
   readonly at: number;
 }
