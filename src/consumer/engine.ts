@@ -1,8 +1,8 @@
 import { setMaxListeners } from "node:events";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
-import type { RouteRunContext, RouteRunner } from "../broker/types.js";
-import { ErrConsumerLost, ErrPullRejected, ErrShutdownTimeout } from "../errors/index.js";
+import type { RouteRunContext } from "../broker/types.js";
+import { ErrShutdownTimeout } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
@@ -12,54 +12,28 @@ import { parseAckSubject } from "./delivery.js";
 import { HeldMessages } from "./held.js";
 import { Inbound } from "./inbound.js";
 import { startKeepAlive } from "./keep-alive.js";
-import { type EngineState, PULL, untilIdle } from "./lifecycle.js";
+import { drainHandlers, type EngineState } from "./lifecycle.js";
 import { LazyChildLogger } from "./message-logger.js";
 import {
   type PullLimits,
   provisionConsumer,
   requireDLQStream,
   requireStream,
-  streamNotFound,
 } from "./provision.js";
-import { type PullEvent, PullSession, type PullSettings } from "./pull.js";
-import { forgetDeadPulls, probeConsumer, recreateConsumer, startFloorRefresh } from "./recover.js";
-import { ReplayGuard } from "./replay-guard.js";
+import { PullSession, pullSettingsFor } from "./pull.js";
+import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
+import type { ReplayGuard } from "./replay-guard.js";
 import { beforeRun, decideSettlement, type Settlement } from "./settle.js";
 import { Settler } from "./settler.js";
-import { type JetStreamRouteStats, StatsCounter } from "./stats.js";
-
-/** A JetStream route runner; `stats()` reads its counters at any time, during or after a run. */
-export interface JetStreamRouteRunner extends RouteRunner {
-  readonly spec: JetStreamRouteSpec;
-  stats(): JetStreamRouteStats;
-}
-
-/**
- * The runner of a JetStream route: provisions the durable pull consumer, pulls at most
- * `concurrency + prefetch` messages (plus up to `concurrency` whose dead letter is being
- * stored), runs at most `concurrency` handlers, settles each message from its handler's result
- * (see `decideSettlement`), recreates a lost consumer, and drains on shutdown.
- * @example
- * const runner = jetStreamRunner(buildRouteSpec(route("charge", handler, withStream("ORDERS"))) as JetStreamRouteSpec);
- * await runner.run(ctx);
- */
-export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner {
-  // The guard outlives one run: a second run of the same runner still skips replays.
-  const guard = new ReplayGuard();
-  const counter = new StatsCounter(guard);
-  return Object.freeze({
-    spec,
-    stats: () => counter.snapshot(),
-    run: (ctx: RouteRunContext) => new JetStreamEngine(spec, ctx, counter, guard).run(),
-  });
-}
+import type { StatsCounter } from "./stats.js";
+import { PullSupervisor } from "./supervisor.js";
 
 /**
  * One run of a route. The data path, top to bottom: `#consume` opens a pull session ->
  * `#admit` takes each delivery -> `#dispatch` gives it a worker -> `#handle` runs middleware
  * and handler -> `decideSettlement` -> `Settler` acks, naks, releases or dead-letters.
  */
-class JetStreamEngine {
+export class JetStreamEngine {
   readonly #spec: JetStreamRouteSpec;
   readonly #ctx: RouteRunContext;
   readonly #log: Logger;
@@ -75,7 +49,7 @@ class JetStreamEngine {
   #state: EngineState = { kind: "starting" };
   #session: PullSession | undefined;
   #onChange: (() => void) | undefined;
-  #rejections = 0;
+  readonly #supervisor: PullSupervisor;
   #started = false;
 
   constructor(
@@ -100,6 +74,11 @@ class JetStreamEngine {
       guard,
       termWithReason: supportsTermReason(ctx.conn.serverVersion()),
       log: this.#log,
+      fail: (err) => this.#fail(err),
+    });
+    this.#supervisor = new PullSupervisor(ctx.conn, spec, this.#log, {
+      lost: () => this.#state.kind === "consuming" && this.#enter({ kind: "recovering" }),
+      recover: () => this.#enter({ kind: "recovering" }),
       fail: (err) => this.#fail(err),
     });
     stats.probe = () => ({
@@ -143,30 +122,27 @@ class JetStreamEngine {
       while (!this.#halting) {
         await this.#consume(jsm, limits);
         if (this.#state.kind !== "recovering") continue;
-        await recreateConsumer(
-          jsm,
-          this.#spec,
-          this.#guard,
-          this.#stats,
-          this.#log,
-          this.#stop.signal,
-        );
-        limits = (await provisionConsumer(jsm, this.#spec, this.#log)).limits;
+        limits = (await this.#recreate(jsm)) ?? limits;
       }
     } finally {
       await stopFloor();
     }
   }
 
+  #recreate(jsm: JetStreamManager): Promise<PullLimits | undefined> {
+    const { signal } = this.#stop;
+    return recreateConsumer(jsm, this.#spec, this.#guard, this.#stats, this.#log, signal);
+  }
+
   /** One pull session: ends at shutdown, on a fatal error, or when the consumer is lost. */
   async #consume(jsm: JetStreamManager, limits: PullLimits): Promise<void> {
     const session = new PullSession(
       this.#ctx.conn.nats,
-      pullSettings(this.#spec, limits),
+      pullSettingsFor(this.#spec, limits),
       {
         room: () => (this.#state.kind === "consuming" ? this.#held.room() : 0),
         deliver: (msg, receivedAt) => this.#admit(msg, receivedAt),
-        event: (e) => this.#onPullEvent(jsm, e),
+        event: (e) => this.#supervisor.onPullEvent(e),
       },
       this.#log,
     );
@@ -218,7 +194,7 @@ class JetStreamEngine {
       return;
     }
     this.#stats.received++;
-    this.#rejections = 0;
+    this.#supervisor.served();
     const m = new Inbound(msg, delivery, receivedAt);
     if (this.#guard.has(m.seq)) {
       // Settled already (a replay after a consumer was recreated, a lost ack, 2.9's rollback).
@@ -289,75 +265,6 @@ class JetStreamEngine {
 
   #idle: (() => void) | undefined;
 
-  #onPullEvent(jsm: JetStreamManager, e: PullEvent): void {
-    const log = this.#log;
-    switch (e.kind) {
-      case "consumer-deleted":
-        this.#consumerLost("consumer deleted");
-        return;
-      case "no-responders":
-        void this.#probe(jsm);
-        return;
-      case "heartbeats-missed":
-        log.warn({ silentBeats: e.silentBeats }, "pull heartbeats missed; pulling again");
-        if (e.silentBeats === 2) void this.#probe(jsm);
-        if (e.silentBeats % PULL.reconnectAfterBeats === 0) void this.#checkFlow();
-        return;
-      case "rejected":
-        this.#rejected(e.code, e.description);
-        return;
-    }
-  }
-
-  async #probe(jsm: JetStreamManager): Promise<void> {
-    const presence = await probeConsumer(jsm, this.#spec);
-    if (presence === "consumer-gone") this.#consumerLost("consumer not found");
-    else if (presence === "stream-gone") this.#fail(streamNotFound(this.#spec));
-  }
-
-  #consumerLost(why: string): void {
-    if (this.#state.kind !== "consuming") return;
-    const { stream, durable, name } = this.#spec;
-    if (this.#spec.onConsumerLost === "fail") {
-      this.#fail(
-        new ErrConsumerLost(
-          `consumer "${durable}" on stream "${stream}" of route "${name}" is gone (${why})`,
-        ),
-      );
-      return;
-    }
-    this.#log.warn({ stream, durable, why }, "consumer lost; recreating it");
-    this.#enter({ kind: "recovering" });
-  }
-
-  /**
-   * Heartbeats stay missing on fresh pulls. A dead stream or consumer leader does that too, so
-   * first ask the server for a PONG: only a flow that does not answer (dead while the socket
-   * looks open) is dropped and dialled again.
-   */
-  async #checkFlow(): Promise<void> {
-    const conn = this.#ctx.conn;
-    if (conn.nats.isClosed() || (await conn.health()).connected) return;
-    this.#log.warn({}, "no pull heartbeats and no PONG: the TCP flow is dead; reconnecting");
-    await conn.reconnect().catch((err: unknown) => this.#log.debug({ err }, "reconnect failed"));
-  }
-
-  #rejected(code: number, description: string): void {
-    this.#rejections++;
-    this.#log.warn({ code, description }, "pull request rejected");
-    if (code === 409 && this.#rejections < PULL.maxRejections) {
-      // A limit changed under the route (max_batch, max_expires): re-read it, pull within it.
-      this.#enter({ kind: "recovering" });
-    } else {
-      const { durable, stream, name } = this.#spec;
-      this.#fail(
-        new ErrPullRejected(
-          `route "${name}": the server refused pulls from "${durable}" on "${stream}" (${code} ${description}); check the durable's max_batch / max_expires / max_waiting`,
-        ),
-      );
-    }
-  }
-
   /**
    * In-flight handlers get `shutdownTimeoutMs`; then their signal aborts with
    * ErrShutdownTimeout; handlers that ignore it are abandoned after `PULL.abandonAfterMs` (their
@@ -365,53 +272,36 @@ class JetStreamEngine {
    */
   async #drain(): Promise<void> {
     this.#enter({ kind: "draining" });
-    const busy = () => this.#held.running + this.#held.settling > 0;
-    const wait = (ms: number) =>
-      untilIdle(
-        busy,
-        (wake) => {
-          this.#idle = wake;
-        },
-        ms,
-      );
-    if (!(await wait(this.#ctx.shutdownTimeoutMs))) {
-      this.#grace.abort(
-        new ErrShutdownTimeout(
-          `route "${this.#spec.name}": handlers still running after ${this.#ctx.shutdownTimeoutMs} ms`,
+    const { name } = this.#spec;
+    const { shutdownTimeoutMs } = this.#ctx;
+    const abandoned = await drainHandlers({
+      busy: () => this.#held.running + this.#held.settling > 0,
+      onWake: (wake) => {
+        this.#idle = wake;
+      },
+      graceMs: shutdownTimeoutMs,
+      expire: () =>
+        this.#grace.abort(
+          new ErrShutdownTimeout(
+            `route "${name}": handlers still running after ${shutdownTimeoutMs} ms`,
+          ),
         ),
+      abandon: () => {
+        const seqs = this.#held.abandonWorking();
+        this.#stats.abandoned += seqs.length;
+        return seqs;
+      },
+    });
+    if (abandoned.length > 0) {
+      this.#log.error(
+        { seqs: abandoned },
+        "handlers ignored the shutdown signal; abandoned (redelivered after ack wait)",
       );
-      if (!(await wait(PULL.abandonAfterMs))) this.#abandonAll();
     }
-    this.#idle = undefined;
     this.#settler.flush();
     const nc = this.#ctx.conn.nats;
     if (!nc.isClosed()) {
       await nc.flush().catch((err: unknown) => this.#log.warn({ err }, "flush after drain failed"));
     }
   }
-
-  #abandonAll(): void {
-    const seqs: number[] = [];
-    for (const m of [...this.#held.values()]) {
-      if (m.phase !== "running" && m.phase !== "settling") continue;
-      seqs.push(m.seq);
-      this.#held.done(m);
-      this.#stats.abandoned++;
-    }
-    this.#log.error(
-      { seqs },
-      "handlers ignored the shutdown signal; abandoned (redelivered after ack wait)",
-    );
-  }
-}
-
-function pullSettings(spec: JetStreamRouteSpec, limits: PullLimits): PullSettings {
-  const expiresMs =
-    limits.maxExpiresMs > 0 ? Math.min(PULL.expiresMs, limits.maxExpiresMs) : PULL.expiresMs;
-  return {
-    subject: `$JS.API.CONSUMER.MSG.NEXT.${spec.stream}.${spec.durable}`,
-    expiresMs,
-    heartbeatMs: Math.min(spec.idleHeartbeatMs, Math.floor(expiresMs / 2)),
-    maxBatch: limits.maxBatch,
-  };
 }

@@ -84,6 +84,17 @@ export class HeldMessages {
     this.#bySeq.delete(m.seq);
   }
 
+  /** Gives up on every running or settling message (shutdown); returns their sequences. */
+  abandonWorking(): number[] {
+    const seqs: number[] = [];
+    for (const m of [...this.#bySeq.values()]) {
+      if (m.phase !== "running" && m.phase !== "settling") continue;
+      seqs.push(m.seq);
+      this.done(m);
+    }
+    return seqs;
+  }
+
   /** Empties the buffer (messages never started), for release. */
   takeBuffered(): Inbound[] {
     const out = this.#buffer.splice(0);

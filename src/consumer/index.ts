@@ -7,7 +7,6 @@ export {
   supportsTermReason,
 } from "./dead-letter.js";
 export { classifyDeadLetterFailure, type DeadLetterFailureKind } from "./dead-letter-failure.js";
-export { type JetStreamRouteRunner, jetStreamRunner } from "./engine.js";
 export { PULL } from "./lifecycle.js";
 export {
   type ConfigChange,
@@ -22,6 +21,7 @@ export {
   ReplayGuard,
   type ReplayGuardStats,
 } from "./replay-guard.js";
+export { type JetStreamRouteRunner, jetStreamRunner } from "./runner.js";
 export {
   beforeRun,
   decideSettlement,

@@ -33,23 +33,43 @@ export const PULL = Object.freeze({
   abandonAfterMs: 5_000,
 });
 
-/** Resolves true once `busy()` is false, false after `ms`; `onWake` receives the re-check hook. */
-export async function untilIdle(
-  busy: () => boolean,
-  onWake: (wake: (() => void) | undefined) => void,
-  ms: number,
-): Promise<boolean> {
-  if (!busy()) return true;
+/** What draining the running handlers needs from the engine. */
+export interface DrainHooks {
+  /** True while a handler runs or a dead letter is being stored. */
+  busy(): boolean;
+  /** Receives the function to call whenever `busy()` may have changed (or undefined). */
+  onWake(wake: (() => void) | undefined): void;
+  /** The shutdown grace period, ms. */
+  readonly graceMs: number;
+  /** The grace is over: abort the handlers' signal. */
+  expire(): void;
+  /** Handlers still running `PULL.abandonAfterMs` later: give up; returns their sequences. */
+  abandon(): number[];
+}
+
+/**
+ * Waits for running handlers: `graceMs`, then `expire()` and {@link PULL.abandonAfterMs} more,
+ * then `abandon()`. Resolves with the abandoned sequences (none when all finished).
+ */
+export async function drainHandlers(h: DrainHooks): Promise<number[]> {
+  if (await untilIdle(h, h.graceMs)) return [];
+  h.expire();
+  if (await untilIdle(h, PULL.abandonAfterMs)) return [];
+  return h.abandon();
+}
+
+async function untilIdle(h: DrainHooks, ms: number): Promise<boolean> {
+  if (!h.busy()) return true;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), ms);
-      onWake(() => {
-        if (!busy()) resolve(true);
+      h.onWake(() => {
+        if (!h.busy()) resolve(true);
       });
     });
   } finally {
     clearTimeout(timer);
-    onWake(undefined);
+    h.onWake(undefined);
   }
 }

@@ -2,6 +2,9 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createInbox } from "@nats-io/nats-core";
 import { millisToNanos } from "../duration/index.js";
 import type { Logger } from "../logger/index.js";
+import type { JetStreamRouteSpec } from "../router/types.js";
+import { PULL } from "./lifecycle.js";
+import type { PullLimits } from "./provision.js";
 
 /** What the pull session tells the engine besides messages. */
 export type PullEvent =
@@ -218,4 +221,16 @@ export class PullSession {
     clearInterval(this.#monitor);
     this.#monitor = undefined;
   }
+}
+
+/** The route's pull settings within the durable's limits (the heartbeat at most half the expiry). */
+export function pullSettingsFor(spec: JetStreamRouteSpec, limits: PullLimits): PullSettings {
+  const expiresMs =
+    limits.maxExpiresMs > 0 ? Math.min(PULL.expiresMs, limits.maxExpiresMs) : PULL.expiresMs;
+  return {
+    subject: `$JS.API.CONSUMER.MSG.NEXT.${spec.stream}.${spec.durable}`,
+    expiresMs,
+    heartbeatMs: Math.min(spec.idleHeartbeatMs, Math.floor(expiresMs / 2)),
+    maxBatch: limits.maxBatch,
+  };
 }

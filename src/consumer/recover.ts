@@ -4,7 +4,12 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { ErrorCode, isJetrouteError } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import { isConsumerNotFound, isStreamNotFound, provisionConsumer } from "./provision.js";
+import {
+  isConsumerNotFound,
+  isStreamNotFound,
+  type PullLimits,
+  provisionConsumer,
+} from "./provision.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import type { StatsCounter } from "./stats.js";
 
@@ -60,7 +65,8 @@ export async function forgetDeadPulls(
  * after the last ack floor seen: everything at or below a past floor was acked for good, so
  * nothing unsettled is skipped; what this engine settled above it is acked again without running
  * its handler (the replay guard); what another instance settled there runs again
- * (at-least-once). Rejects with ErrStreamNotFound when the stream is gone.
+ * (at-least-once). Resolves with the durable's pull limits (undefined if aborted first); rejects
+ * with ErrStreamNotFound when the stream is gone.
  */
 export async function recreateConsumer(
   jsm: JetStreamManager,
@@ -69,11 +75,11 @@ export async function recreateConsumer(
   stats: StatsCounter,
   log: Logger,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<PullLimits | undefined> {
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
       const startAfter = guard.floor;
-      const { result, ackFloor } = await provisionConsumer(jsm, spec, log, startAfter);
+      const { result, ackFloor, limits } = await provisionConsumer(jsm, spec, log, startAfter);
       guard.raiseFloor(ackFloor);
       if (result === "created") {
         stats.consumerRecreated++;
@@ -81,13 +87,14 @@ export async function recreateConsumer(
       } else {
         log.debug({ durable: spec.durable, result }, "consumer found intact");
       }
-      return;
+      return limits;
     } catch (err) {
       if (isJetrouteError(err, ErrorCode.StreamNotFound)) throw err;
       log.warn({ err, attempt }, "could not recreate consumer; retrying");
       await sleep(Math.min(250 * attempt, 5_000), undefined, { signal }).catch(() => {});
     }
   }
+  return undefined;
 }
 
 /**
