@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import type { RouteRunContext } from "../broker/types.js";
-import { ErrShutdownTimeout } from "../errors/index.js";
+import { ErrConnectionClosed, ErrShutdownTimeout } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
@@ -97,6 +97,11 @@ export class JetStreamEngine {
     this.#ctx.signal.addEventListener("abort", onAbort, { once: true });
     // Lives through the drain: buffered messages and handlers in their grace period need it.
     const stopKeepAlive = startKeepAlive(this.#spec.ackWaitMs, () => this.#held.values());
+    // Nothing of the engine's ends when the connection closes under it: watch for that.
+    void this.#ctx.conn.nats.closed().then(() => {
+      if (this.#state.kind === "draining") return;
+      this.#fail(new ErrConnectionClosed(`connection closed under route "${this.#spec.name}"`));
+    });
     try {
       if (!this.#ctx.signal.aborted) await this.#serve();
     } catch (err) {

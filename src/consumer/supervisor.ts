@@ -62,7 +62,9 @@ export class PullSupervisor {
   }
 
   async #probe(): Promise<void> {
-    const jsm = await this.#conn.jetstreamManager();
+    if (this.#conn.nats.isClosed()) return;
+    const jsm = await this.#conn.jetstreamManager().catch(() => undefined);
+    if (jsm === undefined) return;
     const presence = await probeConsumer(jsm, this.#spec);
     if (presence === "consumer-gone") this.#consumerLost("consumer not found");
     else if (presence === "stream-gone") this.#act.fail(streamNotFound(this.#spec));

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { connect, withServers } from "../../src/conn/index.js";
 import {
+  ErrConnectionClosed,
   ErrConsumerLost,
   ErrDLQStreamMissing,
   ErrRouteFailed,
@@ -134,5 +136,20 @@ describe("JetStream engine: fail fast", { timeout: 20_000 }, async () => {
     await jsm.consumers.delete(stream, "fragile");
     const err = await failure(run.done);
     assert.ok(err.cause instanceof ErrConsumerLost);
+  });
+
+  it("fails the route with ErrConnectionClosed when its connection is closed under it", async () => {
+    const stream = unique("ORPHANED");
+    const prefix = await makeStream(conn, stream);
+    const own = await connect(withServers(server.url));
+    const run = runBroker(own, (b) =>
+      b.register(
+        route("orphaned", async () => ack(), withStream(stream), withSubject(`${prefix}.>`)),
+      ),
+    );
+    await run.broker.started();
+    await own.close();
+    const err = await failure(run.done);
+    assert.ok(err.cause instanceof ErrConnectionClosed, `cause: ${String(err.cause)}`);
   });
 });
