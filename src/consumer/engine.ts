@@ -14,6 +14,7 @@ import {
   ErrConsumerLost,
   ErrorCode,
   ErrShutdownTimeout,
+  ErrStreamRecreated,
   isJetrouteError,
 } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
@@ -29,6 +30,7 @@ import {
   requireStream,
   streamNotFound,
 } from "./provision.js";
+import { type RecoveryPlan, recoveryPlan, type StreamIdentity } from "./recovery.js";
 import { SeqRanges } from "./seq-ranges.js";
 import { backoffDelay, decideSettlement, type Settlement } from "./settle.js";
 import { type JetStreamRouteStats, StatsCounter } from "./stats.js";
@@ -123,6 +125,8 @@ class JetStreamEngine {
   readonly #stop = new AbortController();
   /** The highest ack floor seen on the consumer: every sequence at or below it is acked. */
   #floor = 0;
+  /** The stream being consumed, to tell it from a new stream of the same name. */
+  #stream: StreamIdentity | undefined;
   /** Something was settled since the floor was last read. */
   #settledSinceRefresh = false;
   #refreshing: Promise<void> | undefined;
@@ -188,7 +192,7 @@ class JetStreamEngine {
 
   async #serve(): Promise<void> {
     const jsm = await this.#ctx.conn.jetstreamManager();
-    await requireStream(jsm, this.#spec);
+    this.#stream = await requireStream(jsm, this.#spec);
     await requireDLQStream(jsm, this.#spec);
     const { ackFloor } = await provisionConsumer(jsm, this.#spec, this.#log);
     this.#raiseFloor(ackFloor);
@@ -211,7 +215,12 @@ class JetStreamEngine {
     const { stream, durable } = this.#spec;
     this.#refreshing = jsm.consumers
       .info(stream, durable)
-      .then((info) => this.#raiseFloor(info.ack_floor.stream_seq))
+      .then(async (info) => {
+        const floor = info.ack_floor.stream_seq;
+        // Below ours: someone else recreated the consumer, maybe on a new stream.
+        if (floor < this.#floor) await this.#checkStream(jsm);
+        this.#raiseFloor(floor);
+      })
       .catch((err: unknown) => {
         // A missing consumer is the status watcher's business; anything else is retried at
         // the next tick.
@@ -647,19 +656,19 @@ class JetStreamEngine {
   async #recreate(jsm: JetStreamManager): Promise<void> {
     for (let attempt = 1; !this.#halting; attempt++) {
       try {
-        const startAfter = this.#floor;
-        const { result, ackFloor } = await provisionConsumer(
-          jsm,
-          this.#spec,
-          this.#log,
-          startAfter,
-        );
+        const plan = await this.#checkStream(jsm);
+        if (plan === undefined) return;
+        const { deliver } = plan;
+        const { result, ackFloor } = await provisionConsumer(jsm, this.#spec, this.#log, deliver);
         this.#raiseFloor(ackFloor);
-        this.#stats.consumerRecreated++;
-        this.#log.warn(
-          { result, durable: this.#spec.durable, startSeq: startAfter + 1 },
-          "consumer recreated",
-        );
+        const { durable } = this.#spec;
+        if (result === "created") {
+          this.#stats.consumerRecreated++;
+          this.#log.warn({ durable, deliver }, "consumer recreated");
+        } else {
+          // Another instance on the durable recreated it first; nothing was recreated here.
+          this.#log.debug({ durable, result }, "consumer found intact");
+        }
         return;
       } catch (err) {
         if (isJetrouteError(err, ErrorCode.StreamNotFound)) throw err;
@@ -669,6 +678,39 @@ class JetStreamEngine {
         }).catch(() => {});
       }
     }
+  }
+
+  /**
+   * Reads the stream and, if it is a new stream of the same name (see `recoveryPlan`), forgets
+   * the old one's ack floor and settled sequences, so its restarted sequences are not taken for
+   * replays and skipped; then consumes it ("consume": warns, counts `streamsRecreated`) or
+   * fails the route with ErrStreamRecreated. Handlers still running on the old stream's
+   * messages are abandoned: their acks would reach the new consumer with the old sequences.
+   * Returns how to recreate the consumer; undefined when the route failed.
+   */
+  async #checkStream(jsm: JetStreamManager): Promise<RecoveryPlan | undefined> {
+    const now = await requireStream(jsm, this.#spec);
+    const before = this.#stream ?? now;
+    const plan = recoveryPlan(before, now, this.#floor);
+    if (!plan.streamRecreated) return plan;
+    const { stream, name, onStreamRecreated } = this.#spec;
+    const info = {
+      stream,
+      created: now.created,
+      previousCreated: before.created,
+      floor: this.#floor,
+    };
+    this.#stream = now;
+    this.#floor = 0;
+    this.#settled.dropThrough(Number.MAX_SAFE_INTEGER);
+    for (const job of this.#jobs.values()) job.abandoned = true;
+    if (onStreamRecreated === "fail") {
+      this.#fail(new ErrStreamRecreated(name, stream, before.created, now.created));
+      return undefined;
+    }
+    this.#stats.streamsRecreated++;
+    this.#log.warn(info, "stream created again; consuming it from its first message");
+    return plan;
   }
 
   /**

@@ -13,6 +13,12 @@ export {
   type Provisioned,
   type ProvisionResult,
 } from "./provision.js";
+export {
+  type DeliverFrom,
+  type RecoveryPlan,
+  recoveryPlan,
+  type StreamIdentity,
+} from "./recovery.js";
 export { SeqRanges } from "./seq-ranges.js";
 export { decideSettlement, FALLBACK_DELAY_MS, type Settlement } from "./settle.js";
 export type { JetStreamRouteStats } from "./stats.js";

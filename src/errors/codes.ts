@@ -37,6 +37,7 @@ export const ErrorCode = {
   // consumer / broker
   DLQStreamMissing: "ERR_DLQ_STREAM_MISSING",
   ConsumerLost: "ERR_CONSUMER_LOST",
+  StreamRecreated: "ERR_STREAM_RECREATED",
   RouteFailed: "ERR_ROUTE_FAILED",
   HandlerTimeout: "ERR_HANDLER_TIMEOUT",
   ShutdownTimeout: "ERR_SHUTDOWN_TIMEOUT",

@@ -27,6 +27,7 @@ export {
   withMiddleware,
   withOnConsumerLost,
   withOnError,
+  withOnStreamRecreated,
   withPrefetch,
   withQueueGroup,
   withRequestReply,
