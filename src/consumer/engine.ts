@@ -25,6 +25,7 @@ import { deadLetter, supportsTermReason } from "./dead-letter.js";
 import { type Delivery, deliveryOf } from "./delivery.js";
 import {
   isConsumerNotFound,
+  isStreamNotFound,
   provisionConsumer,
   requireDLQStream,
   requireStream,
@@ -130,6 +131,9 @@ class JetStreamEngine {
   /** Something was settled since the floor was last read. */
   #settledSinceRefresh = false;
   #refreshing: Promise<void> | undefined;
+  /** A consumer-info request after a "no responders" pull, and when the last one began. */
+  #probing: Promise<void> | undefined;
+  #probedAt = 0;
   #wake: (() => void) | undefined;
   #messages: ConsumerMessages | undefined;
   /** Messages yielded after the session began to stop, released by `#releaseHeld`. */
@@ -205,6 +209,7 @@ class JetStreamEngine {
     } finally {
       clearInterval(refresher);
       await this.#refreshing;
+      await this.#probing;
     }
   }
 
@@ -605,22 +610,10 @@ class JetStreamEngine {
   }
 
   #onStatus(s: ConsumerNotification): void {
-    const { stream, durable, name, onConsumerLost } = this.#spec;
     switch (s.type) {
       case "consumer_deleted":
       case "consumer_not_found":
-        if (onConsumerLost === "fail") {
-          this.#fail(
-            new ErrConsumerLost(
-              `consumer "${durable}" on stream "${stream}" of route "${name}" is gone (${s.type})`,
-            ),
-          );
-        } else if (!this.#lost && !this.#halting) {
-          this.#log.warn({ status: s.type, stream, durable }, "consumer lost; recreating it");
-          this.#lost = true;
-          this.#stopPulling();
-          this.#notify();
-        }
+        this.#consumerGone(s.type);
         return;
       case "stream_not_found":
         this.#fail(streamNotFound(this.#spec));
@@ -634,13 +627,57 @@ class JetStreamEngine {
           this.#log.warn({ count: s.count }, "consumer heartbeats missed; nats.js re-pulls");
         }
         return;
-      case "exceeded_limits":
       case "no_responders":
+        this.#probeConsumer();
+        return;
+      case "exceeded_limits":
         this.#log.warn({ status: s }, "consumer pull not served");
         return;
       default:
         return;
     }
+  }
+
+  #consumerGone(status: string): void {
+    const { stream, durable, name, onConsumerLost } = this.#spec;
+    if (onConsumerLost === "fail") {
+      this.#fail(
+        new ErrConsumerLost(
+          `consumer "${durable}" on stream "${stream}" of route "${name}" is gone (${status})`,
+        ),
+      );
+    } else if (!this.#lost && !this.#halting) {
+      this.#log.warn({ status, stream, durable }, "consumer lost; recreating it");
+      this.#lost = true;
+      this.#stopPulling();
+      this.#notify();
+    }
+  }
+
+  /**
+   * A pull answered "no responders": on 2.15 that is what a consumer deleted while no pull was
+   * open (so no "consumer deleted" was sent) answers, and nats.js re-pulls at once, forever,
+   * never reporting it gone. Asks the server, at most once per heartbeat interval.
+   */
+  #probeConsumer(): void {
+    const now = Date.now();
+    if (this.#probing !== undefined || now - this.#probedAt < IDLE_HEARTBEAT_MS) return;
+    this.#probedAt = now;
+    const { stream, durable } = this.#spec;
+    this.#probing = this.#ctx.conn
+      .jetstreamManager()
+      .then((jsm) => jsm.consumers.info(stream, durable))
+      .then(
+        () => this.#log.warn({ status: "no_responders" }, "consumer pull not served"),
+        (err: unknown) => {
+          if (isConsumerNotFound(err)) this.#consumerGone("no_responders");
+          else if (isStreamNotFound(err)) this.#fail(streamNotFound(this.#spec, err));
+          else this.#log.debug({ err }, "could not read the consumer after no responders");
+        },
+      )
+      .finally(() => {
+        this.#probing = undefined;
+      });
   }
 
   /**

@@ -147,6 +147,21 @@ describe("JetStream engine: lost consumers and streams", { timeout: 45_000 }, as
     await run.broker.started();
     await publishMany(conn, `${prefix}.old`, 20);
     await until(() => jsStats(run.broker, "reborn").ackFloor === 20);
+    setTimeout(async () => {
+      console.log(
+        JSON.stringify(
+          run.logger.lines
+            .map((l) => [
+              l.level,
+              l.msg,
+              JSON.stringify(l.obj.status ?? l.obj.err ?? l.obj.result ?? ""),
+            ])
+            .slice(0, 4),
+        ),
+        JSON.stringify(jsStats(run.broker, "reborn")),
+        JSON.stringify([...calls.keys()].slice(-5)),
+      );
+    }, 15000).unref();
     await recreateUnnoticed(conn, run.broker, "reborn", stream, prefix, () =>
       makeStream(conn, stream),
     );
