@@ -35,8 +35,10 @@ export interface RecoveryPlan {
  * - A new stream (other `created`, or a last sequence below the floor: sequences never go back
  *   on one stream, purges included) is consumed from its first message.
  * - Limits: after the floor (`by_start_sequence`), so acked messages are not replayed.
- * - Work-queue and interest: `"all"`. They refuse `by_start_sequence`, and need no start:
- *   acked messages are deleted there, so the first one stored is the first unacked one.
+ * - Work-queue and interest: `"all"`. Work-queue streams refuse `by_start_sequence`, and
+ *   neither needs a start: acked messages are deleted there, so the first one stored is the
+ *   first unacked one. (Interest streams accept it on 2.9.10 and 2.15.1, but `"all"` is safe on
+ *   every version; messages still kept for other consumers are replays the guard acks.)
  */
 export function recoveryPlan(
   previous: StreamIdentity,
