@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import type { RouteRunContext } from "../broker/types.js";
-import { ErrConnectionClosed, ErrShutdownTimeout } from "../errors/index.js";
+import { ErrConnectionClosed, ErrShutdownTimeout, ErrStreamRecreated } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
@@ -22,6 +22,7 @@ import {
 } from "./provision.js";
 import { PullSession, pullSettingsFor } from "./pull.js";
 import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
+import { type RecoveryPlan, recoveryPlan, type StreamIdentity } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import { beforeRun, decideSettlement } from "./settle.js";
 import { Settler } from "./settler.js";
@@ -48,6 +49,8 @@ export class JetStreamEngine {
   readonly #stop = new AbortController();
   #state: EngineState = { kind: "starting" };
   #session: PullSession | undefined;
+  /** The stream consumed, to tell it from a new stream of the same name. */
+  #streamIdentity: StreamIdentity | undefined;
   #onChange: (() => void) | undefined;
   readonly #supervisor: PullSupervisor;
   #started = false;
@@ -116,12 +119,13 @@ export class JetStreamEngine {
 
   async #serve(): Promise<void> {
     const jsm = await this.#ctx.conn.jetstreamManager();
-    await requireStream(jsm, this.#spec);
+    this.#streamIdentity = await requireStream(jsm, this.#spec);
     await requireDLQStream(jsm, this.#spec);
     const provisioned = await provisionConsumer(jsm, this.#spec, this.#log);
     this.#guard.raiseFloor(provisioned.ackFloor);
     const settled = () => this.#stats.acked + this.#stats.deadLettered;
-    const stopFloor = startFloorRefresh(jsm, this.#spec, this.#guard, settled, this.#log);
+    const fell = () => this.#checkStream(jsm);
+    const stopFloor = startFloorRefresh(jsm, this.#spec, this.#guard, settled, fell, this.#log);
     try {
       let limits = provisioned.limits;
       while (!this.#halting) {
@@ -135,8 +139,34 @@ export class JetStreamEngine {
   }
 
   #recreate(jsm: JetStreamManager): Promise<PullLimits | undefined> {
-    const { signal } = this.#stop;
-    return recreateConsumer(jsm, this.#spec, this.#guard, this.#stats, this.#log, signal);
+    const plan = () => this.#checkStream(jsm);
+    return recreateConsumer(jsm, this.#spec, plan, this.#stats, this.#log, this.#stop.signal);
+  }
+
+  /**
+   * Reads the stream; if it is a new one of the same name (`recoveryPlan`), forgets the old
+   * one's floor and settled sequences (its restarted sequences are not replays) and abandons
+   * handlers still running on old messages (their acks would reach the new consumer), then
+   * consumes it (warn, `streamsRecreated`) or fails with ErrStreamRecreated. Undefined: failed.
+   */
+  async #checkStream(jsm: JetStreamManager): Promise<RecoveryPlan | undefined> {
+    const now = await requireStream(jsm, this.#spec);
+    const before = this.#streamIdentity ?? now;
+    const plan = recoveryPlan(before, now, this.#guard.floor);
+    if (!plan.streamRecreated) return plan;
+    const { stream, name, onStreamRecreated } = this.#spec;
+    const floor = this.#guard.floor;
+    this.#streamIdentity = now;
+    this.#guard.reset();
+    this.#stats.abandoned += this.#held.abandonWorking().length;
+    if (onStreamRecreated === "fail") {
+      this.#fail(new ErrStreamRecreated(name, stream, before.created, now.created));
+      return undefined;
+    }
+    this.#stats.streamsRecreated++;
+    const fields = { stream, created: now.created, previousCreated: before.created, floor };
+    this.#log.warn(fields, "stream created again; consuming it from its first message");
+    return plan;
   }
 
   /** One pull session: ends at shutdown, on a fatal error, or when the consumer is lost. */

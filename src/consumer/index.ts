@@ -17,6 +17,12 @@ export {
 } from "./provision.js";
 export { FLOOR_REFRESH_MS } from "./recover.js";
 export {
+  type DeliverFrom,
+  type RecoveryPlan,
+  recoveryPlan,
+  type StreamIdentity,
+} from "./recovery.js";
+export {
   DEFAULT_REPLAY_GUARD_CAPACITY,
   ReplayGuard,
   type ReplayGuardStats,

@@ -11,6 +11,7 @@ import { millisToNanos, nanosToMillis } from "../duration/index.js";
 import { causeText, ErrDLQStreamMissing, ErrStreamNotFound } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import type { DeliverFrom, StreamIdentity } from "./recovery.js";
 
 /** True for the JetStream API's "stream not found" (10059), however the client surfaced it. */
 export function isStreamNotFound(err: unknown): boolean {
@@ -30,13 +31,22 @@ export function streamNotFound(spec: JetStreamRouteSpec, cause?: unknown): Error
   );
 }
 
-/** Fails with ErrStreamNotFound unless the route's stream exists. */
+/**
+ * The route's stream as the engine tells it apart from a new stream of the same name; fails
+ * with ErrStreamNotFound unless it exists.
+ */
 export async function requireStream(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
-): Promise<void> {
+): Promise<StreamIdentity> {
   try {
-    await jsm.streams.info(spec.stream);
+    const { created, config, state } = await jsm.streams.info(spec.stream);
+    return {
+      created,
+      retention: config.retention,
+      firstSeq: state.first_seq,
+      lastSeq: state.last_seq,
+    };
   } catch (cause) {
     if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
     throw cause;
@@ -148,17 +158,16 @@ function pullLimits(config: Partial<ConsumerConfig>): PullLimits {
  * and updates it explicitly when it differs (`consumers.add` with a changed config fails on
  * 2.10+), logging each changed field as `old -> new`.
  *
- * `startAfter` (a stream sequence) applies only when the consumer has to be created: it then
- * starts at `startAfter + 1` (`deliver_policy: by_start_sequence`) instead of replaying the
- * whole stream. The engine passes the last ack floor it saw when a consumer it was using
- * disappeared: everything at or below a past ack floor was acked for good, so nothing unsettled
- * is skipped, and a deleted consumer does not replay a limits stream from its first message.
+ * `deliver` applies only when the consumer has to be created: `{ startSeq }` starts it there
+ * (`deliver_policy: by_start_sequence`, which only limits streams accept) instead of at the
+ * stream's first message. The engine recreating a consumer it was using passes what
+ * `recoveryPlan` decides (after the last ack floor on a limits stream).
  */
 export async function provisionConsumer(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
   logger: Logger,
-  startAfter = 0,
+  deliver: DeliverFrom = "all",
 ): Promise<Provisioned> {
   const desired = desiredConsumerConfig(spec);
   let info: ConsumerInfo | undefined;
@@ -171,19 +180,19 @@ export async function provisionConsumer(
   try {
     if (info === undefined) {
       const config: Partial<ConsumerConfig> =
-        startAfter > 0
-          ? {
+        deliver === "all"
+          ? desired
+          : {
               ...desired,
               deliver_policy: DeliverPolicy.StartSequence,
-              opt_start_seq: startAfter + 1,
-            }
-          : desired;
+              opt_start_seq: deliver.startSeq,
+            };
       const created = await jsm.consumers.add(spec.stream, config);
       logger.info(
         {
           stream: spec.stream,
           durable: spec.durable,
-          ...(startAfter > 0 ? { startSeq: startAfter + 1 } : {}),
+          ...(deliver === "all" ? {} : { startSeq: deliver.startSeq }),
         },
         "consumer created",
       );

@@ -10,6 +10,7 @@ import {
   type PullLimits,
   provisionConsumer,
 } from "./provision.js";
+import type { RecoveryPlan } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import type { StatsCounter } from "./stats.js";
 
@@ -61,30 +62,34 @@ export async function forgetDeadPulls(
 }
 
 /**
- * Re-provisions a lost consumer, retrying transient failures until `signal` aborts. It starts
- * after the last ack floor seen: everything at or below a past floor was acked for good, so
- * nothing unsettled is skipped; what this engine settled above it is acked again without running
- * its handler (the replay guard); what another instance settled there runs again
- * (at-least-once). Resolves with the durable's pull limits (undefined if aborted first); rejects
- * with ErrStreamNotFound when the stream is gone.
+ * Re-provisions a lost consumer, retrying transient failures until `signal` aborts. `plan()`
+ * reads the stream and says where the new consumer starts (`recoveryPlan`: after the last ack
+ * floor on a limits stream, `all` on work-queue and interest streams and on a stream created
+ * again), or undefined when the route must stop. On a limits stream nothing unsettled is
+ * skipped (everything at or below a past floor was acked for good); what this engine settled
+ * above it is acked again without running its handler (the replay guard); what another
+ * instance settled there runs again (at-least-once). Resolves with the durable's pull limits
+ * (undefined if stopped first); rejects with ErrStreamNotFound when the stream is gone.
  */
 export async function recreateConsumer(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
-  guard: ReplayGuard,
+  plan: () => Promise<RecoveryPlan | undefined>,
   stats: StatsCounter,
   log: Logger,
   signal: AbortSignal,
 ): Promise<PullLimits | undefined> {
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
-      const startAfter = guard.floor;
-      const { result, ackFloor, limits } = await provisionConsumer(jsm, spec, log, startAfter);
-      guard.raiseFloor(ackFloor);
+      const recovery = await plan();
+      if (recovery === undefined) return undefined;
+      const { deliver } = recovery;
+      const { result, limits } = await provisionConsumer(jsm, spec, log, deliver);
       if (result === "created") {
         stats.consumerRecreated++;
-        log.warn({ durable: spec.durable, startSeq: startAfter + 1 }, "consumer recreated");
+        log.warn({ durable: spec.durable, deliver }, "consumer recreated");
       } else {
+        // Another instance on the durable recreated it first, or it was never gone.
         log.debug({ durable: spec.durable, result }, "consumer found intact");
       }
       return limits;
@@ -106,13 +111,16 @@ export const FLOOR_REFRESH_MS = 2_000;
 
 /**
  * Reads the ack floor into `guard` every {@link FLOOR_REFRESH_MS} when `settled()` moved since
- * the last read. Returns the function that stops it (and waits for a read under way).
+ * the last read. A floor below the guard's means the consumer (maybe its stream) was made anew
+ * by someone else: `fell()` checks the stream first. Returns the function that stops it (and
+ * waits for a read under way).
  */
 export function startFloorRefresh(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
   guard: ReplayGuard,
   settled: () => number,
+  fell: () => Promise<unknown>,
   log: Logger,
 ): () => Promise<void> {
   let seen = settled();
@@ -123,7 +131,11 @@ export function startFloorRefresh(
     seen = now;
     reading = jsm.consumers
       .info(spec.stream, spec.durable)
-      .then((info) => guard.raiseFloor(info.ack_floor.stream_seq))
+      .then(async (info) => {
+        const floor = info.ack_floor.stream_seq;
+        if (floor < guard.floor) await fell();
+        guard.raiseFloor(floor);
+      })
       .catch((err: unknown) => {
         // A missing consumer is the engine's business (the pull tells it); retried next tick.
         if (!isConsumerNotFound(err)) log.debug({ err }, "could not read the ack floor");

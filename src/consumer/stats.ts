@@ -24,8 +24,13 @@ export interface JetStreamRouteStats {
   readonly replaysSkipped: number;
   /** Second copies of a message whose handler was still running; neither run nor acked. */
   readonly duplicatesSkipped: number;
-  /** Times the durable consumer was found gone and created again. */
+  /** Times the durable consumer was found gone and created again (not counted when found intact). */
   readonly consumerRecreated: number;
+  /**
+   * Times the stream was found created again under the same name (sequences restarted) and
+   * consumed from its first message; see `withOnStreamRecreated`.
+   */
+  readonly streamsRecreated: number;
   /** Handlers still running after the shutdown grace and abandon periods. */
   readonly abandoned: number;
   /**
@@ -74,6 +79,7 @@ export class StatsCounter {
   replaysSkipped = 0;
   duplicatesSkipped = 0;
   consumerRecreated = 0;
+  streamsRecreated = 0;
   abandoned = 0;
   /** Set by the running engine; reads its gauges. */
   probe: () => EngineGauges = () => IDLE;
@@ -95,6 +101,7 @@ export class StatsCounter {
       replaysSkipped: this.replaysSkipped,
       duplicatesSkipped: this.duplicatesSkipped,
       consumerRecreated: this.consumerRecreated,
+      streamsRecreated: this.streamsRecreated,
       abandoned: this.abandoned,
       inFlight,
       buffered,

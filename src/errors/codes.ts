@@ -39,6 +39,7 @@ export const ErrorCode = {
   DeadLetterFailed: "ERR_DEAD_LETTER_FAILED",
   ConsumerLost: "ERR_CONSUMER_LOST",
   PullRejected: "ERR_PULL_REJECTED",
+  StreamRecreated: "ERR_STREAM_RECREATED",
   RouteFailed: "ERR_ROUTE_FAILED",
   HandlerTimeout: "ERR_HANDLER_TIMEOUT",
   ShutdownTimeout: "ERR_SHUTDOWN_TIMEOUT",

@@ -172,3 +172,34 @@ export class ErrDeadLetterFailed extends JetrouteError<typeof ErrorCode.DeadLett
     this.seq = seq;
   }
 }
+
+/**
+ * A route's stream was deleted and created again under the same name (or a memory stream was
+ * lost with its server and provisioned anew) while the route ran, with
+ * `withOnStreamRecreated("fail")`. Its sequences restarted, so the ack floor the route knew
+ * belongs to the old stream. `previousCreated` / `created`: the two streams' created times (ISO).
+ */
+export class ErrStreamRecreated extends JetrouteError<typeof ErrorCode.StreamRecreated> {
+  readonly stream: string;
+  readonly route: string;
+  readonly previousCreated: string;
+  readonly created: string;
+  constructor(
+    route: string,
+    stream: string,
+    previousCreated: string,
+    created: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      ErrorCode.StreamRecreated,
+      `stream "${stream}" of route "${route}" was created again (created ${previousCreated}, now ${created}): its sequences restarted; ` +
+        `to consume the new stream from its first message, use withOnStreamRecreated("consume")`,
+      options,
+    );
+    this.stream = stream;
+    this.route = route;
+    this.previousCreated = previousCreated;
+    this.created = created;
+  }
+}

@@ -28,6 +28,7 @@ export {
   withMiddleware,
   withOnConsumerLost,
   withOnError,
+  withOnStreamRecreated,
   withPrefetch,
   withQueueGroup,
   withRequestReply,

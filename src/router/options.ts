@@ -34,6 +34,7 @@ export const RouteOptionName = {
   Middleware: "withMiddleware",
   OnConsumerLost: "withOnConsumerLost",
   IdleHeartbeat: "withIdleHeartbeat",
+  OnStreamRecreated: "withOnStreamRecreated",
   RequestReply: "withRequestReply",
   QueueGroup: "withQueueGroup",
   FanOut: "withFanOut",
@@ -54,6 +55,7 @@ export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
   RouteOptionName.MaxAckPending,
   RouteOptionName.OnConsumerLost,
   RouteOptionName.IdleHeartbeat,
+  RouteOptionName.OnStreamRecreated,
 ];
 
 /** Options that only make sense on a core NATS route. */
@@ -207,6 +209,19 @@ export function withMiddleware(...middleware: Middleware[]): RouteOption {
  */
 export function withOnConsumerLost(action: "recreate" | "fail"): RouteOption {
   return record(RouteOptionName.OnConsumerLost, action);
+}
+
+/**
+ * When the route's stream turns out to be a new stream of the same name (deleted and created
+ * again, or a memory stream lost with its server and provisioned anew; seen when the consumer
+ * has to be recreated): its sequences restarted, so the ack floor the route knew is void.
+ * `"consume"` consumes the new stream from its first message (a warning is logged and
+ * `streamsRecreated` counted); `"fail"` fails the route (and the broker) with
+ * ErrStreamRecreated. Either way nothing is skipped silently.
+ * @default "consume"
+ */
+export function withOnStreamRecreated(action: "consume" | "fail"): RouteOption {
+  return record(RouteOptionName.OnStreamRecreated, action);
 }
 
 /**

@@ -136,6 +136,11 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
   readonly errorPolicy: ErrorPolicy;
   /** When the durable consumer disappears mid-run: recreate it, or fail the route. @default "recreate" */
   readonly onConsumerLost: "recreate" | "fail";
+  /**
+   * When the stream is found created again under the same name (sequences restarted): consume
+   * it from its first message, or fail the route with ErrStreamRecreated. @default "consume"
+   */
+  readonly onStreamRecreated: "consume" | "fail";
 }
 
 /** A validated core request-reply route. */

@@ -332,6 +332,7 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
     dlq,
     errorPolicy: oneOf(draft, O.ErrorPolicy, ["retry", "terminate"], name),
     onConsumerLost: oneOf(draft, O.OnConsumerLost, ["recreate", "fail"], name),
+    onStreamRecreated: oneOf(draft, O.OnStreamRecreated, ["consume", "fail"], name),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   withMaxAckPending,
   withMaxDeliver,
   withMaxPending,
+  withOnStreamRecreated,
   withPrefetch,
   withQueueGroup,
   withRequestReply,
@@ -135,6 +136,12 @@ describe("buildRouteSpec rejects each bad value with its sentinel", () => {
       code: ErrorCode.OptionNotSupported,
     },
     {
+      title: "an unknown action for a recreated stream",
+      name: "sr",
+      options: js(withOnStreamRecreated("replay" as never)),
+      code: ErrorCode.InvalidOption,
+    },
+    {
       title: "a max ack pending of 0",
       name: "ma",
       options: js(withMaxAckPending(0)),
@@ -191,6 +198,7 @@ test("a JetStream route gets the documented defaults", () => {
   assert.equal(spec.ackWaitMs, 30_000);
   assert.equal(spec.errorPolicy, "retry");
   assert.equal(spec.onConsumerLost, "recreate");
+  assert.equal(spec.onStreamRecreated, "consume");
   assert.equal(spec.dlq, undefined);
   assert.equal(spec.handlerTimeoutMs, undefined);
   assert.deepEqual(spec.middleware, []);
