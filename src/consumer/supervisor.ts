@@ -52,7 +52,9 @@ export class PullSupervisor {
         return;
       case "heartbeats-missed":
         this.#log.warn({ silentBeats: e.silentBeats }, "pull heartbeats missed; pulling again");
-        if (e.silentBeats === 2) void this.#probe();
+        // Again every other beat: a probe made while disconnected learns nothing, and on 2.9 a
+        // pull for a consumer deleted meanwhile is dropped without a word.
+        if (e.silentBeats % 2 === 0) void this.#probe();
         if (e.silentBeats % PULL.reconnectAfterBeats === 0) void this.#checkFlow();
         return;
       case "rejected":
@@ -61,7 +63,16 @@ export class PullSupervisor {
     }
   }
 
-  async #probe(): Promise<void> {
+  #probing: Promise<void> | undefined;
+
+  #probe(): Promise<void> {
+    this.#probing ??= this.#probeOnce().finally(() => {
+      this.#probing = undefined;
+    });
+    return this.#probing;
+  }
+
+  async #probeOnce(): Promise<void> {
     if (this.#conn.nats.isClosed()) return;
     const jsm = await this.#conn.jetstreamManager().catch(() => undefined);
     if (jsm === undefined) return;

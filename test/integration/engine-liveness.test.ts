@@ -59,4 +59,45 @@ describe("JetStream route behind a TCP flow that dies silently", async () => {
     await run.stop();
     assert.equal(handled - 1, 5, `${handled - 1} of 5 handled in ${Math.round(elapsed)} ms`);
   });
+
+  it("recreates a durable deleted while its flow was dead and handles what came meanwhile", {
+    timeout: 60_000,
+  }, async () => {
+    const proxy = await startTcpProxy(server.url);
+    after(() => proxy.close());
+    const conn = await connect(withServers(proxy.url));
+    after(() => conn.close());
+    const stream = unique("AWAY");
+    const prefix = await makeStream(direct, stream);
+    let before = 0;
+    let meanwhile = 0;
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "away",
+          async (m) => {
+            if (m.subject.endsWith(".before")) before++;
+            else meanwhile++;
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.>`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(direct, `${prefix}.before`, 1);
+    await until(() => before === 1);
+
+    proxy.blackhole();
+    const jsm = await direct.jetstreamManager();
+    await jsm.consumers.delete(stream, "away");
+    await publishMany(direct, `${prefix}.after`, 10);
+    const started = performance.now();
+    while (meanwhile < 10 && performance.now() - started < 45_000) await sleep(50);
+    const stats = run.broker.stats().away;
+    await run.stop();
+    assert.equal(meanwhile, 10, "the messages published while away were handled");
+    assert.ok(stats !== undefined && "consumerRecreated" in stats && stats.consumerRecreated === 1);
+  });
 });
