@@ -3,6 +3,7 @@ import type { Logger } from "../logger/index.js";
 import { fromCoreMsg } from "../message/index.js";
 import type { Message } from "../router/types.js";
 import type { HandlerResult } from "../runtime/index.js";
+import { arrivalNow } from "./clock.js";
 import { PendingQueue } from "./pending.js";
 import { type Reply, sendReply } from "./reply.js";
 import { handleResult, type ResultScope } from "./result.js";
@@ -54,7 +55,7 @@ export class CoreWorkers {
   /** Runs `raw`'s handler now if a worker is free, else queues it (the caller bounds the queue). */
   accept(raw: Msg): void {
     if (this.#busy === this.#concurrency) {
-      this.#pending.push(raw, Date.now());
+      this.#pending.push(raw, arrivalNow());
       return;
     }
     // A free worker means nothing is waiting: workers drain the queue before they idle.
@@ -63,7 +64,7 @@ export class CoreWorkers {
     slot.raw = raw;
     slot.answered = false;
     // #work settles every error itself, so its promise never rejects.
-    void this.#work(slot, fromCoreMsg(raw));
+    void this.#work(slot, fromCoreMsg(raw, arrivalNow()));
   }
 
   /**

@@ -71,6 +71,9 @@ export function isShutdownAbort(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof ErrShutdownTimeout;
 }
 
+/** Most handlers return nothing: one frozen result for all of them, no object per message. */
+const RETURNED_NOTHING: HandlerResult = Object.freeze({ kind: "value", value: undefined });
+
 class Runtime implements InlineHandlerRuntime {
   readonly pipeline: Handler;
   readonly #spec: RouteSpec;
@@ -94,6 +97,7 @@ class Runtime implements InlineHandlerRuntime {
     // A handler that stopped early on its aborted signal may return normally; acking that
     // would lose the message, so any result after the grace ended counts as interrupted.
     if (isShutdownAbort(ctx.signal)) return this.#interrupted(msg, ctx);
+    if (value === undefined) return RETURNED_NOTHING;
     return isOutcome(value) ? { kind: "outcome", outcome: value } : { kind: "value", value };
   }
 
