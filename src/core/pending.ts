@@ -9,50 +9,60 @@ const COMPACT_AT = 1024;
  * route queues most of each socket read, so an entry must cost no allocation of its own.
  */
 export class PendingQueue {
-  #raws: (Msg | undefined)[] = [];
-  #arrivals: number[] = [];
+  /** Entries live in [#head, #tail); the arrays keep their length so a burst reuses them. */
+  readonly #raws: (Msg | undefined)[] = [];
+  readonly #arrivals: number[] = [];
   #head = 0;
+  #tail = 0;
   /** When the message last returned by {@link take} arrived (epoch ms). */
   takenArrival = 0;
 
   get size(): number {
-    return this.#raws.length - this.#head;
+    return this.#tail - this.#head;
   }
 
   push(raw: Msg, arrivedAt: number): void {
-    this.#raws.push(raw);
-    this.#arrivals.push(arrivedAt);
+    const tail = this.#tail;
+    this.#raws[tail] = raw;
+    this.#arrivals[tail] = arrivedAt;
+    this.#tail = tail + 1;
   }
 
   /** The oldest message (its arrival in `takenArrival`), or undefined when none is left. */
   take(): Msg | undefined {
     const head = this.#head;
-    if (head === this.#raws.length) return undefined;
+    if (head === this.#tail) return undefined;
     const raw = this.#raws[head];
     this.#raws[head] = undefined;
     this.takenArrival = this.#arrivals[head] ?? 0;
-    this.#head = head + 1;
-    if (this.#head === this.#raws.length) {
-      this.clear();
-    } else if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#raws.length) {
-      this.#raws = this.#raws.slice(this.#head);
-      this.#arrivals = this.#arrivals.slice(this.#head);
+    if (head + 1 === this.#tail) {
       this.#head = 0;
+      this.#tail = 0;
+    } else if (head >= COMPACT_AT && head * 2 >= this.#tail) {
+      this.#raws.copyWithin(0, head + 1, this.#tail);
+      this.#arrivals.copyWithin(0, head + 1, this.#tail);
+      this.#tail -= head + 1;
+      this.#raws.fill(undefined, this.#tail);
+      this.#head = 0;
+    } else {
+      this.#head = head + 1;
     }
     return raw;
   }
 
   /** Calls `visit` on each waiting message, oldest first, without taking it. */
   forEach(visit: (raw: Msg) => void): void {
-    for (let i = this.#head; i < this.#raws.length; i++) {
+    for (let i = this.#head; i < this.#tail; i++) {
       const raw = this.#raws[i];
       if (raw !== undefined) visit(raw);
     }
   }
 
+  /** Forgets every waiting message and gives back the arrays' room. */
   clear(): void {
     this.#raws.length = 0;
     this.#arrivals.length = 0;
     this.#head = 0;
+    this.#tail = 0;
   }
 }
