@@ -2,7 +2,7 @@ import type { Msg } from "@nats-io/nats-core";
 import type { Logger } from "../logger/index.js";
 import { fromCoreMsg } from "../message/index.js";
 import type { Message } from "../router/types.js";
-import type { HandlerResult } from "../runtime/index.js";
+import { type HandlerResult, RETURNED_NOTHING } from "../runtime/index.js";
 import { arrivalNow } from "./clock.js";
 import { PendingQueue } from "./pending.js";
 import { type Reply, sendReply } from "./reply.js";
@@ -47,6 +47,8 @@ export class CoreWorkers {
   readonly #idle: Worker[] = [];
   /** Workers running; messages wait in #pending only while all `concurrency` are. */
   #busy = 0;
+  /** "abandoned" once the grace ended: handlers settling after that were interrupted. */
+  #state: "working" | "abandoned" = "working";
   readonly #pending = new PendingQueue();
   /** Called each time the last busy worker goes idle (nothing accepted is left). */
   onIdle: (() => void) | undefined;
@@ -77,11 +79,13 @@ export class CoreWorkers {
   }
 
   /**
-   * Gives up on every accepted message: requests not answered yet get `reply`, waiting messages
+   * Call when the grace ended, right after aborting the handlers' signal. Gives up on every
+   * accepted message: requests not answered yet get `reply`, waiting messages
    * are forgotten (running handlers keep their workers until they return, unanswered). Returns
    * how many messages were accepted.
    */
   abandon(reply: Reply): number {
+    this.#state = "abandoned";
     const left = this.accepted;
     if (this.#isRequest) {
       for (const worker of this.#workers) this.#answer(worker, reply);
@@ -129,6 +133,11 @@ export class CoreWorkers {
       let result: HandlerResult;
       if (threw) {
         result = runtime.threw(outcome, msg, ctx);
+      } else if (outcome === undefined && this.#state === "working") {
+        // What returned() gives before the grace ends, known here without reading the grace
+        // signal: the run aborts that signal and abandons this pool in one step. Asking the
+        // runtime for the common case measured ~5% of a fan-out route's rate.
+        result = RETURNED_NOTHING;
       } else {
         try {
           result = runtime.returned(outcome, msg, ctx);

@@ -71,8 +71,12 @@ export function isShutdownAbort(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof ErrShutdownTimeout;
 }
 
-/** Most handlers return nothing: one frozen result for all of them, no object per message. */
-const RETURNED_NOTHING: HandlerResult = Object.freeze({ kind: "value", value: undefined });
+/**
+ * What `returned(undefined, ...)` gives before the grace ended: most handlers return nothing,
+ * so one frozen result serves them all (no object per message), and an engine that tracks the
+ * grace itself may use it without asking the runtime.
+ */
+export const RETURNED_NOTHING: HandlerResult = Object.freeze({ kind: "value", value: undefined });
 
 class Runtime implements InlineHandlerRuntime {
   readonly pipeline: Handler;
