@@ -80,9 +80,9 @@ export class CoreWorkers {
 
   /**
    * Call when the grace ended, right after aborting the handlers' signal. Gives up on every
-   * accepted message: requests not answered yet get `reply`, waiting messages
-   * are forgotten (running handlers keep their workers until they return, unanswered). Returns
-   * how many messages were accepted.
+   * accepted message: requests not answered yet get `reply`, waiting messages are forgotten
+   * (running handlers keep their workers until they return; what they return is interrupted).
+   * Returns how many messages were accepted.
    */
   abandon(reply: Reply): number {
     this.#state = "abandoned";
