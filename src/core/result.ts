@@ -33,7 +33,7 @@ const SHUTTING_DOWN: Reply = Object.freeze(errorReply(ReplyCode.Unavailable, "sh
 export function handleResult(result: HandlerResult, msg: Message, scope: ResultScope): Reply {
   switch (result.kind) {
     case "value":
-      if (scope.spec.kind !== "request") return NULL_REPLY;
+      if (scope.spec.kind !== "request" || result.value === undefined) return NULL_REPLY;
       try {
         return { kind: "data", data: encodeReply(result.value) };
       } catch (err) {

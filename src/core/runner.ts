@@ -1,20 +1,12 @@
 import { setMaxListeners } from "node:events";
 import type { Msg, Subscription } from "@nats-io/nats-core";
-import pLimit, { type LimitFunction } from "p-limit";
 import type { RouteRunContext, RouteRunner } from "../broker/types.js";
 import { ErrConnectionClosed, ErrShutdownTimeout } from "../errors/index.js";
-import { fromCoreMsg } from "../message/index.js";
-import type {
-  Context,
-  FanOutRouteSpec,
-  Message,
-  QueueRouteSpec,
-  RequestRouteSpec,
-} from "../router/types.js";
-import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
-import { errorReply, type Reply, ReplyCode, sendReply } from "./reply.js";
-import { handleResult, type ResultScope } from "./result.js";
+import type { FanOutRouteSpec, QueueRouteSpec, RequestRouteSpec } from "../router/types.js";
+import { handlerRuntime } from "../runtime/index.js";
+import { errorReply, ReplyCode, sendReply } from "./reply.js";
 import { type CoreRouteStats, StatsCounter } from "./stats.js";
+import { CoreWorkers } from "./workers.js";
 
 /** The route kinds served over core NATS (no JetStream, no redelivery). */
 export type CoreRouteSpec = RequestRouteSpec | QueueRouteSpec | FanOutRouteSpec;
@@ -61,31 +53,23 @@ export function coreRunner(spec: CoreRouteSpec): CoreRouteRunner {
   });
 }
 
-/** One accepted message: answered at most once, by its handler or by the shutdown. */
-interface Task {
-  readonly raw: Msg;
-  readonly msg: Message;
-  answered: boolean;
-}
+/**
+ * Where a run is: serving, stopping (the subscription drains, accepted work finishes), or past
+ * the shutdown grace (handler signals aborted, every accepted request answered).
+ */
+type Phase = "serving" | "stopping" | "expired";
 
-/** The state of one `run()`: subscription, workers, and the accepted set drained on stop. */
+/** The state of one `run()`: subscription, admission of messages, and the stop sequence. */
 class CoreRun {
   readonly #spec: CoreRouteSpec;
   readonly #ctx: RouteRunContext;
   readonly #stats: StatsCounter;
   readonly #isRequest: boolean;
   readonly #capacity: number;
-  readonly #limit: LimitFunction;
-  readonly #runtime: InlineHandlerRuntime;
   /** Aborted with ErrShutdownTimeout when the grace period ends; every handler's ctx.signal. */
   readonly #grace = new AbortController();
-  readonly #handlerCtx: Context;
-  /** What handleResult needs besides the message; the same for every message of the run. */
-  readonly #scope: ResultScope;
-  readonly #accepted = new Set<Task>();
-  /** `#process` bound once: p-limit gets it and the task, no closure per message. */
-  readonly #work = (task: Task): Promise<void> => this.#process(task);
-  #onIdle: (() => void) | undefined;
+  readonly #workers: CoreWorkers;
+  #phase: Phase = "serving";
   /** Drops since the last accepted message; logging once per episode keeps a flood quiet. */
   #episodeDrops = 0;
 
@@ -95,18 +79,18 @@ class CoreRun {
     this.#stats = stats;
     this.#isRequest = spec.kind === "request";
     this.#capacity = spec.concurrency + spec.maxPending;
-    this.#limit = pLimit(spec.concurrency);
-    this.#runtime = handlerRuntime(spec, ctx.middleware, ctx.logger);
+    const runtime = handlerRuntime(spec, ctx.middleware, ctx.logger);
     // Every in-flight handler (and the timeout middleware) may listen on this one signal; with
     // concurrency above 10 Node would warn of a leak that is by design.
     setMaxListeners(0, this.#grace.signal);
-    this.#handlerCtx = Object.freeze({
+    const handlerCtx = Object.freeze({
       signal: this.#grace.signal,
       logger: ctx.logger,
       route: spec.name,
       producer: ctx.producer,
     });
-    this.#scope = Object.freeze({ spec, ctx: this.#handlerCtx, stats, runtime: this.#runtime });
+    const scope = Object.freeze({ spec, ctx: handlerCtx, stats, runtime });
+    this.#workers = new CoreWorkers(scope, ctx.logger);
   }
 
   async run(): Promise<void> {
@@ -135,6 +119,7 @@ class CoreRun {
     );
 
     const stop = await this.#untilStopOrClosed(sub);
+    this.#phase = "stopping";
     await this.#shutdown(sub);
     logger.info({ stats: this.#stats.snapshot() }, "core route stopped");
     if (stop.kind === "closed") throw this.#failure(stop.error);
@@ -185,7 +170,12 @@ class CoreRun {
       log.warn({ subject: raw.subject }, "request without a reply subject dropped");
       return;
     }
-    if (this.#accepted.size >= this.#capacity) {
+    if (this.#phase === "expired") {
+      // Sent before the drain took effect and arrived after the grace: nothing runs any more.
+      if (this.#isRequest) sendReply(raw, errorReply(ReplyCode.Unavailable, "shutting down"));
+      return;
+    }
+    if (this.#workers.accepted >= this.#capacity) {
       this.#stats.dropped++;
       if (this.#episodeDrops++ === 0) {
         log.warn(
@@ -200,61 +190,15 @@ class CoreRun {
       log.warn({ dropped: this.#episodeDrops }, "route accepting messages again");
       this.#episodeDrops = 0;
     }
-    const task: Task = { raw, msg: fromCoreMsg(raw), answered: false };
-    this.#accepted.add(task);
-    // #process settles every error itself, so the promise p-limit returns never rejects.
-    void this.#limit(this.#work, task);
-  }
-
-  /** Runs one accepted message to its answer. Never rejects (see the last-guard catch). */
-  async #process(task: Task): Promise<void> {
-    try {
-      if (this.#grace.signal.aborted) {
-        this.#answer(task, errorReply(ReplyCode.Unavailable, "shutting down"));
-        return;
-      }
-      this.#stats.inFlight++;
-      const runtime = this.#runtime;
-      let result: HandlerResult;
-      try {
-        // The runtime's run(), inlined: one async frame and promise fewer per message, which
-        // measured ~15% of this runner's own cost with a noop handler.
-        const value: unknown = await runtime.pipeline(task.msg, this.#handlerCtx);
-        result = runtime.returned(value, task.msg, this.#handlerCtx);
-      } catch (error) {
-        result = runtime.threw(error, task.msg, this.#handlerCtx);
-      } finally {
-        this.#stats.inFlight--;
-      }
-      this.#stats.handled++;
-      const reply = handleResult(result, task.msg, this.#scope);
-      if (this.#isRequest) this.#answer(task, reply);
-    } catch (err) {
-      // Handler errors are caught above and handleResult catches its own; a last guard only.
-      this.#ctx.logger.error({ err }, "core route worker failed");
-    } finally {
-      this.#finish(task);
-    }
-  }
-
-  #answer(task: Task, reply: Reply): void {
-    if (task.answered || !this.#isRequest) return;
-    task.answered = true;
-    if (!sendReply(task.raw, reply)) {
-      this.#ctx.logger.warn({ subject: task.msg.subject }, "reply could not be sent");
-    }
-  }
-
-  #finish(task: Task): void {
-    this.#accepted.delete(task);
-    if (this.#accepted.size === 0) this.#onIdle?.();
+    this.#workers.accept(raw);
   }
 
   /** Drain, let accepted work finish within the grace period, answer the rest, flush. */
   async #shutdown(sub: Subscription): Promise<void> {
     const { conn, logger, shutdownTimeoutMs } = this.#ctx;
+    const workers = this.#workers;
     const idle = new Promise<void>((resolve) => {
-      this.#onIdle = resolve;
+      workers.onIdle = resolve;
     });
     const timer = setTimeout(() => this.#expireGrace(), shutdownTimeoutMs);
     try {
@@ -263,10 +207,10 @@ class CoreRun {
           logger.warn({ err }, "subscription drain failed");
         });
       }
-      if (this.#accepted.size > 0) await idle;
+      if (workers.accepted > 0) await idle;
     } finally {
       clearTimeout(timer);
-      this.#onIdle = undefined;
+      workers.onIdle = undefined;
     }
     if (!conn.nats.isClosed()) {
       await conn.nats.flush().catch((err: unknown) => {
@@ -277,16 +221,14 @@ class CoreRun {
 
   /** Grace is over: abort handler signals, answer what is left, stop waiting for it. */
   #expireGrace(): void {
-    const left = this.#accepted.size;
+    this.#phase = "expired";
     this.#grace.abort(
       new ErrShutdownTimeout(
         `route "${this.#spec.name}" did not finish within ${this.#ctx.shutdownTimeoutMs} ms`,
       ),
     );
-    this.#limit.clearQueue();
-    for (const task of this.#accepted) {
-      this.#answer(task, errorReply(ReplyCode.Unavailable, "shutdown timeout"));
-    }
+    const workers = this.#workers;
+    const left = workers.abandon(errorReply(ReplyCode.Unavailable, "shutdown timeout"));
     if (left > 0) {
       this.#stats.abandoned += left;
       this.#ctx.logger.warn(
@@ -294,7 +236,6 @@ class CoreRun {
         "shutdown grace ended with handlers still running",
       );
     }
-    this.#accepted.clear();
-    this.#onIdle?.();
+    workers.onIdle?.();
   }
 }

@@ -27,26 +27,29 @@ export function fromCoreMsg(m: Msg, receivedAt: number = Date.now()): Message {
   return new CoreMessage(m, receivedAt);
 }
 
+/** The headers as a map of name to values (built once per message, on first read). */
+function headerMap(raw: MsgHdrs | undefined): ReadonlyMap<string, readonly string[]> {
+  if (raw === undefined) return EMPTY;
+  const map = new Map<string, readonly string[]>();
+  for (const [k, v] of raw) map.set(k, v);
+  return map;
+}
+
 /**
  * What both message kinds share: payload and header views built on first use. Most handlers
- * read one or two fields, so a message costs an object and nothing else until then.
+ * read one or two fields, so a message costs an object and nothing else until then. No fields
+ * here: a base class with field initializers more than doubled the cost of constructing a
+ * message (a second initializer run per instance), so each kind keeps its own caches.
  */
 abstract class LazyMessage implements Message {
-  #headers: ReadonlyMap<string, readonly string[]> | undefined;
-  #timestamp: Date | undefined;
-
   abstract get subject(): string;
   abstract get data(): Uint8Array;
   abstract get deliveryCount(): number;
   abstract get streamSequence(): number | undefined;
   abstract get replyTo(): string | undefined;
+  abstract get timestamp(): Date;
+  abstract get headers(): ReadonlyMap<string, readonly string[]>;
   protected abstract get rawHeaders(): MsgHdrs | undefined;
-  protected abstract makeTimestamp(): Date;
-
-  get timestamp(): Date {
-    this.#timestamp ??= this.makeTimestamp();
-    return this.#timestamp;
-  }
 
   string(): string {
     return decoder.decode(this.data);
@@ -68,20 +71,6 @@ abstract class LazyMessage implements Message {
     // not the handler's business: fall back to a case-insensitive match (the first one).
     return h.has(name, Match.IgnoreCase) ? h.get(name, Match.IgnoreCase) : undefined;
   }
-
-  get headers(): ReadonlyMap<string, readonly string[]> {
-    if (this.#headers === undefined) {
-      const raw = this.rawHeaders;
-      if (raw === undefined) {
-        this.#headers = EMPTY;
-      } else {
-        const map = new Map<string, readonly string[]>();
-        for (const [k, v] of raw) map.set(k, v);
-        this.#headers = map;
-      }
-    }
-    return this.#headers;
-  }
 }
 
 /**
@@ -93,6 +82,8 @@ class CoreMessage extends LazyMessage {
   readonly #raw: Msg;
   readonly #receivedAt: number;
   #data: Uint8Array | undefined;
+  #headers: ReadonlyMap<string, readonly string[]> | undefined;
+  #timestamp: Date | undefined;
 
   constructor(raw: Msg, receivedAt: number) {
     super();
@@ -117,11 +108,16 @@ class CoreMessage extends LazyMessage {
   get replyTo(): string | undefined {
     return this.#raw.reply || undefined;
   }
+  get headers(): ReadonlyMap<string, readonly string[]> {
+    this.#headers ??= headerMap(this.#raw.headers);
+    return this.#headers;
+  }
+  get timestamp(): Date {
+    this.#timestamp ??= new Date(this.#receivedAt);
+    return this.#timestamp;
+  }
   protected get rawHeaders(): MsgHdrs | undefined {
     return this.#raw.headers;
-  }
-  protected makeTimestamp(): Date {
-    return new Date(this.#receivedAt);
   }
 }
 
@@ -129,6 +125,8 @@ class CoreMessage extends LazyMessage {
 class JsMessage extends LazyMessage {
   readonly #d: JetStreamDelivery;
   #data: Uint8Array | undefined;
+  #headers: ReadonlyMap<string, readonly string[]> | undefined;
+  #timestamp: Date | undefined;
 
   constructor(d: JetStreamDelivery) {
     super();
@@ -151,10 +149,15 @@ class JsMessage extends LazyMessage {
   get replyTo(): string | undefined {
     return undefined;
   }
+  get headers(): ReadonlyMap<string, readonly string[]> {
+    this.#headers ??= headerMap(this.#d.msg.headers);
+    return this.#headers;
+  }
+  get timestamp(): Date {
+    this.#timestamp ??= new Date(Number(BigInt(this.#d.timestampNanos || "0") / 1_000_000n));
+    return this.#timestamp;
+  }
   protected get rawHeaders(): MsgHdrs | undefined {
     return this.#d.msg.headers;
-  }
-  protected makeTimestamp(): Date {
-    return new Date(Number(BigInt(this.#d.timestampNanos || "0") / 1_000_000n));
   }
 }

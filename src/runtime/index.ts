@@ -6,4 +6,5 @@ export {
   handlerRuntime,
   type InlineHandlerRuntime,
   isShutdownAbort,
+  RETURNED_NOTHING,
 } from "./runtime.js";

@@ -71,6 +71,13 @@ export function isShutdownAbort(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof ErrShutdownTimeout;
 }
 
+/**
+ * What `returned(undefined, ...)` gives before the grace ended: most handlers return nothing,
+ * so one frozen result serves them all (no object per message), and an engine that tracks the
+ * grace itself may use it without asking the runtime.
+ */
+export const RETURNED_NOTHING: HandlerResult = Object.freeze({ kind: "value", value: undefined });
+
 class Runtime implements InlineHandlerRuntime {
   readonly pipeline: Handler;
   readonly #spec: RouteSpec;
@@ -94,6 +101,7 @@ class Runtime implements InlineHandlerRuntime {
     // A handler that stopped early on its aborted signal may return normally; acking that
     // would lose the message, so any result after the grace ended counts as interrupted.
     if (isShutdownAbort(ctx.signal)) return this.#interrupted(msg, ctx);
+    if (value === undefined) return RETURNED_NOTHING;
     return isOutcome(value) ? { kind: "outcome", outcome: value } : { kind: "value", value };
   }
 
