@@ -77,11 +77,11 @@ let holding = gate();
 
 /**
  * Deletes `stream` and creates it again while the route cannot notice: its one worker runs a
- * held message, so no pull request is open (nats.js pulls again only when the engine takes
- * the next message) for the server to answer "consumer deleted" on (with one open, the engine looks at once, finds no stream and
- * fails with ErrStreamNotFound: loud, not this silent case). Then publishes 20 messages to the
- * new stream, lets the held ones go, and the engine finds its consumer gone a few seconds
- * later (missed heartbeats).
+ * held message and a second waits in its buffer (concurrency 1 + prefetch 1), so no pull
+ * request is open for the server to answer "consumer deleted" on (with one open, the engine
+ * looks at once, finds no stream and fails with ErrStreamNotFound: loud, not this silent case).
+ * Then publishes 20 messages to the new stream, lets the held ones go, and the engine finds its
+ * consumer gone a few seconds later (its next pull hears nothing).
  */
 async function recreateUnnoticed(
   conn: Connection,
@@ -92,8 +92,8 @@ async function recreateUnnoticed(
   create: () => Promise<unknown>,
 ): Promise<void> {
   holding = gate();
-  await publishMany(conn, `${prefix}.hold`, 1);
-  await until(() => jsStats(broker, routeName).inFlight === 1);
+  await publishMany(conn, `${prefix}.hold`, 2);
+  await until(() => jsStats(broker, routeName).held === 2);
   await until(async () => (await consumerInfo(conn, stream, routeName)).num_waiting === 0);
   const jsm = await conn.jetstreamManager();
   await jsm.streams.delete(stream);
@@ -147,21 +147,6 @@ describe("JetStream engine: lost consumers and streams", { timeout: 45_000 }, as
     await run.broker.started();
     await publishMany(conn, `${prefix}.old`, 20);
     await until(() => jsStats(run.broker, "reborn").ackFloor === 20);
-    setTimeout(async () => {
-      console.log(
-        JSON.stringify(
-          run.logger.lines
-            .map((l) => [
-              l.level,
-              l.msg,
-              JSON.stringify(l.obj.status ?? l.obj.err ?? l.obj.result ?? ""),
-            ])
-            .slice(0, 4),
-        ),
-        JSON.stringify(jsStats(run.broker, "reborn")),
-        JSON.stringify([...calls.keys()].slice(-5)),
-      );
-    }, 15000).unref();
     await recreateUnnoticed(conn, run.broker, "reborn", stream, prefix, () =>
       makeStream(conn, stream),
     );
