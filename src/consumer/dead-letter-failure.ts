@@ -9,9 +9,10 @@ import { isStreamNotFound } from "./provision.js";
  * - `tooLarge`: these bytes can never be stored (server `max_payload`, stream `max_msg_size`);
  *   a smaller dead letter may be;
  * - `noStream`: no stream stores the DLQ subject;
- * - `permission`: this connection may not publish to the DLQ subject.
+ * - `permission`: this connection may not publish to the DLQ subject;
+ * - `full`: the DLQ stream is at its limits and discards new messages.
  */
-export type DeadLetterFailureKind = "transient" | "tooLarge" | "noStream" | "permission";
+export type DeadLetterFailureKind = "transient" | "tooLarge" | "noStream" | "permission" | "full";
 
 /**
  * Classifies a DLQ publish error with the producer's {@link classifyFailure}. A JetStream
@@ -27,6 +28,8 @@ export async function classifyDeadLetterFailure(
       return "tooLarge";
     case "permission":
       return "permission";
+    case "full":
+      return "full";
     case "noResponders":
     case "unavailable":
       return (await streamExists()) ? "transient" : "noStream";

@@ -115,6 +115,8 @@ function fixFor(kind: Exclude<DeadLetterFailureKind, "transient">, dlq: string):
       return `allow this connection to publish to "${dlq}"`;
     case "tooLarge":
       return `raise max_msg_size of the stream storing "${dlq}" or the server's max_payload`;
+    case "full":
+      return `the stream storing "${dlq}" is full and discards new messages: raise its limits or remove dead letters`;
   }
 }
 

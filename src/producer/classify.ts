@@ -18,6 +18,8 @@ import {
  * - `tooLarge`: larger than the server's `max_payload` (nats.js refuses it before sending) or
  *   the stream's `max_msg_size` (api error 10054); the same bytes can never be stored.
  * - `permission`: the server refused the publish (permissions violation).
+ * - `full`: the stream is at a limit and discards new messages (api error 10077 "maximum
+ *   messages / bytes exceeded"); retrying soon cannot help.
  * - `other`: anything else (limits, bad arguments, ...).
  */
 export type FailureKind =
@@ -28,6 +30,7 @@ export type FailureKind =
   | "closed"
   | "tooLarge"
   | "permission"
+  | "full"
   | "other";
 
 // JetStream api err_codes for failed publish expectations (nats-server errors.json).
@@ -38,8 +41,14 @@ const EXPECTATION_CODES = new Set([
   10164, // wrong last sequence (unknown), 2.11+
 ]);
 
-/** JSStreamMessageExceedsMaximumErr: "message size exceeds maximum allowed" (stream max_msg_size). */
-const MESSAGE_TOO_LARGE_CODE = 10054;
+/**
+ * JSStreamMessageExceedsMaximumErr "message size exceeds maximum allowed" (stream max_msg_size),
+ * JSStreamHeaderExceedsMaximumErr "header size exceeds maximum allowed of 64k".
+ */
+const TOO_LARGE_CODES = new Set([10054, 10097]);
+
+/** JSStreamStoreFailedF: the store refused the message; "maximum ... exceeded" is a full stream. */
+const STORE_FAILED_CODE = 10077;
 
 /** Classifies a nats.js error by walking its cause chain (nats.js wraps freely). */
 export function classifyFailure(err: unknown): FailureKind {
@@ -47,7 +56,8 @@ export function classifyFailure(err: unknown): FailureKind {
   for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
     if (e instanceof JetStreamApiError) {
       if (EXPECTATION_CODES.has(e.code)) return "expectation";
-      if (e.code === MESSAGE_TOO_LARGE_CODE) return "tooLarge";
+      if (TOO_LARGE_CODES.has(e.code)) return "tooLarge";
+      if (e.code === STORE_FAILED_CODE && /maximum .*exceeded/i.test(e.message)) return "full";
       return e.status === 503 ? "unavailable" : "other";
     }
     if (e instanceof NoRespondersError) return "noResponders";

@@ -15,6 +15,11 @@ export function guardHook(call: () => unknown, onFailure: (err: unknown) => void
   }
   // Only a thenable needs a handler; the common void return costs one typeof.
   if (typeof (returned as PromiseLike<unknown> | undefined)?.then === "function") {
-    (returned as PromiseLike<unknown>).then(undefined, onFailure);
+    try {
+      (returned as PromiseLike<unknown>).then(undefined, onFailure);
+    } catch (err) {
+      // A hand-made thenable whose then() throws.
+      onFailure(err);
+    }
   }
 }

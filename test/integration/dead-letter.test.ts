@@ -18,7 +18,9 @@ import {
 } from "../../src/router/index.js";
 import {
   ensureStream,
+  withDiscard,
   withMaxMsgSize,
+  withMaxMsgs,
   withRetention,
   withSubjects,
 } from "../../src/stream/index.js";
@@ -148,6 +150,30 @@ describe("Dead letters: DLQ publish failures", { timeout: 30_000 }, async () => 
     assert.equal(dead?.header.get(DeadLetterHeader.Sequence), String(seq));
     assert.equal(calls.length, 1, "handled once: terminated, not redelivered");
     assert.equal(jsStats(run.broker, "billing").nakd, 0);
+  });
+
+  it("a full DLQ stream that discards new messages fails the route with ErrDeadLetterFailed and keeps the original", async () => {
+    const stream = unique("ORDERS");
+    const dlqStream = unique("DLQ");
+    const subject = `${await makeStream(conn, stream)}.created`;
+    const dlq = `${dlqStream.toLowerCase()}.dead`;
+    await ensureStream(conn, dlqStream, withSubjects(dlq), withMaxMsgs(1), withDiscard("new"));
+    await conn.jetstream.publish(dlq, "already there");
+    const calls: number[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(rejecting("billing", stream, subject, dlq, calls)),
+    );
+    await run.broker.started();
+    await conn.jetstream.publish(subject, "order 1");
+    const err = await run.done.then(
+      () => assert.fail("run resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ErrRouteFailed);
+    assert.ok(err.cause instanceof ErrDeadLetterFailed);
+    assert.equal(calls.length, 1, "no retry loop");
+    const info = await consumerInfo(conn, stream, "billing");
+    assert.equal(info.ack_floor.stream_seq, 0, "the original is kept");
   });
 
   it("a dead letter too large even without payload and headers fails the route with ErrDeadLetterFailed and keeps the original", async () => {

@@ -98,6 +98,42 @@ describe("async hooks that reject", { timeout: 30_000 }, async () => {
     assert.deepEqual(unhandled, []);
   });
 
+  it("a metrics hook returning a thenable whose then() throws does not turn a success into a failure", async () => {
+    const stream = unique("HOOK_THEN");
+    const prefix = await makeStream(conn, stream);
+    const boom = new Error("then() broke");
+    const thenable = {
+      then: () => {
+        throw boom;
+      },
+    };
+    let handled = 0;
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          route(
+            "hook-thenable",
+            async () => {
+              handled++;
+            },
+            withStream(stream),
+            withSubject(`${prefix}.>`),
+          ),
+        ),
+      withBrokerMiddleware(metrics(() => thenable as unknown as Promise<void>)),
+    );
+    await run.broker.started();
+    await conn.jetstream.publish(`${prefix}.job`, "{}");
+    await within(5_000, () => logged(run.logger.lines, boom));
+    await within(5_000, () => {
+      const s = run.broker.stats()["hook-thenable"];
+      return s !== undefined && "acked" in s && s.acked === 1;
+    });
+    await run.stop();
+    assert.equal(handled, 1);
+  });
+
   it("an async onPublish hook that rejects is logged and the publish still succeeds", async () => {
     const boom = new Error("onPublish hook broke");
     const logger = recordingLogger();
