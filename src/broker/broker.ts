@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import {
   ErrBrokerRunning,
   ErrBrokerStopped,
@@ -99,6 +100,8 @@ export class Broker {
     if (this.#ran) throw new ErrBrokerRunning("run() was already called on this broker");
     this.#ran = true;
     const controller = new AbortController();
+    // Each route listens on it (and its handlers, through the runtime): many routes are by design.
+    setMaxListeners(0, controller.signal);
     const onAbort = () => controller.abort(signal?.reason);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });

@@ -9,11 +9,15 @@ import type { Connection } from "../conn/types.js";
 import { millisToNanos, nanosToMillis } from "../duration/index.js";
 import {
   causeText,
+  ErrConnectionClosed,
+  ErrNoResponders,
+  ErrRequestTimeout,
   ErrStreamConfigRejected,
   ErrSubjectOverlap,
   JetrouteError,
 } from "../errors/index.js";
 import { componentLogger, type Logger } from "../logger/index.js";
+import { classifyFailure } from "../producer/classify.js";
 import {
   resolveStreamSpec,
   type StreamOption,
@@ -53,7 +57,7 @@ export async function ensureStream(
 ): Promise<StreamInfo> {
   const spec = resolveStreamSpec(name, options);
   const log = componentLogger(conn.logger, "stream", { stream: spec.name });
-  const jsm = await conn.jetstreamManager();
+  const jsm = await manager(conn, spec.name);
   try {
     return await ensureOnce(jsm, spec, log);
   } catch (err) {
@@ -75,12 +79,12 @@ export async function ensureStream(
  */
 export async function deleteStream(conn: Connection, name: string): Promise<boolean> {
   validateStreamName(name);
-  const jsm = await conn.jetstreamManager();
+  const jsm = await manager(conn, name);
   try {
     return await jsm.streams.delete(name);
   } catch (err) {
     if (apiCode(err) === NOT_FOUND) return false;
-    throw err;
+    throw clientFailure(name, err);
   }
 }
 
@@ -90,8 +94,41 @@ export async function deleteStream(conn: Connection, name: string): Promise<bool
  */
 export async function streamExists(conn: Connection, name: string): Promise<boolean> {
   validateStreamName(name);
-  const jsm = await conn.jetstreamManager();
-  return (await readInfo(jsm, name)) !== undefined;
+  const jsm = await manager(conn, name);
+  try {
+    return (await readInfo(jsm, name)) !== undefined;
+  } catch (err) {
+    throw clientFailure(name, err);
+  }
+}
+
+async function manager(conn: Connection, stream: string): Promise<JetStreamManager> {
+  try {
+    return await conn.jetstreamManager();
+  } catch (err) {
+    throw clientFailure(stream, err);
+  }
+}
+
+/**
+ * A failure of the client or the server's reachability, not of the stream's config, as a typed
+ * error: closed connection, timeout, no JetStream answering. Others are returned as they are.
+ */
+function clientFailure(stream: string, err: unknown): unknown {
+  if (err instanceof JetrouteError) return err;
+  const what = `stream "${stream}"`;
+  switch (classifyFailure(err)) {
+    case "closed":
+      return new ErrConnectionClosed(`${what}: the connection is closed`, { cause: err });
+    case "timeout":
+      return new ErrRequestTimeout(`${what}: JetStream did not answer in time`, { cause: err });
+    case "noResponders":
+      return new ErrNoResponders(`${what}: JetStream is not enabled or not reachable`, {
+        cause: err,
+      });
+    default:
+      return err;
+  }
 }
 
 async function ensureOnce(
@@ -243,7 +280,7 @@ function isRace(err: unknown, spec: StreamSpec): boolean {
 async function mapError(jsm: JetStreamManager, spec: StreamSpec, err: unknown): Promise<unknown> {
   if (err instanceof JetrouteError) return err;
   const code = apiCode(err);
-  if (code === undefined) return err;
+  if (code === undefined) return clientFailure(spec.name, err);
   if (code === OVERLAP) {
     const overlaps = await listSubjects(jsm).then(
       (streams) => findOverlaps(spec.name, spec.subjects, streams),

@@ -101,6 +101,23 @@ describe("handler timeouts", { timeout: 60_000 }, async () => {
     });
   });
 
+  describe("a broker with 12 routes", () => {
+    const warnings = recordWarnings("MaxListenersExceededWarning");
+
+    it("emits no MaxListenersExceededWarning", async () => {
+      const run = runBroker(conn, (b) => {
+        for (let i = 0; i < 12; i++) {
+          b.register(
+            route(`many-${i}`, async () => {}, withSubject(unique("many")), withQueueGroup("q")),
+          );
+        }
+      });
+      await run.broker.started();
+      await run.stop();
+      assert.deepEqual(warnings.seen, []);
+    });
+  });
+
   it("a core queue route with a handler timeout never runs more than its concurrency", async () => {
     const { handler, watched } = slowHandlers(500);
     const subject = unique("tmo.queue");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { connect, withServers } from "../../src/conn/index.js";
 import {
+  ErrConnectionClosed,
   ErrInvalidDuration,
   ErrInvalidOption,
   ErrInvalidStreamName,
@@ -185,4 +186,17 @@ describe("ensureStream", async () => {
       assert.equal(await streamExists(conn, "BADOPT"), false);
     });
   }
+
+  it("answers ErrConnectionClosed, not a raw nats.js error, once the connection is closed", async () => {
+    const closed = await connect(withServers(server.url));
+    await closed.jetstreamManager();
+    await closed.close();
+    for (const call of [
+      () => ensureStream(closed, "CLOSED", withSubjects("closed.>")),
+      () => streamExists(closed, "CLOSED"),
+      () => deleteStream(closed, "CLOSED"),
+    ]) {
+      await assert.rejects(call(), ErrConnectionClosed);
+    }
+  });
 });
