@@ -103,6 +103,7 @@ describe("async hooks that reject", { timeout: 30_000 }, async () => {
     const prefix = await makeStream(conn, stream);
     const boom = new Error("then() broke");
     const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test is a broken thenable
       then: () => {
         throw boom;
       },
