@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import type { RouteRunContext } from "../broker/types.js";
-import { ErrConnectionClosed, ErrShutdownTimeout, ErrStreamRecreated } from "../errors/index.js";
+import { ErrConnectionClosed } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
@@ -14,19 +14,14 @@ import { Inbound } from "./inbound.js";
 import { startKeepAlive } from "./keep-alive.js";
 import { drainHandlers, type EngineState } from "./lifecycle.js";
 import { LazyChildLogger } from "./message-logger.js";
-import {
-  type PullLimits,
-  provisionConsumer,
-  requireDLQStream,
-  requireStream,
-} from "./provision.js";
+import { type PullLimits, provisionConsumer, requireDLQStream } from "./provision.js";
 import { PullSession, pullSettingsFor } from "./pull.js";
 import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
-import { type RecoveryPlan, recoveryPlan, type StreamIdentity } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import { beforeRun, decideSettlement } from "./settle.js";
 import { Settler } from "./settler.js";
 import type { StatsCounter } from "./stats.js";
+import { StreamWatch } from "./stream-watch.js";
 import { PullSupervisor } from "./supervisor.js";
 
 /**
@@ -49,11 +44,11 @@ export class JetStreamEngine {
   readonly #stop = new AbortController();
   #state: EngineState = { kind: "starting" };
   #session: PullSession | undefined;
-  /** The stream consumed, to tell it from a new stream of the same name. */
-  #streamIdentity: StreamIdentity | undefined;
+  /** Called whenever a handler or dead letter finishes, while the drain waits for them. */
+  #idle: (() => void) | undefined;
+  readonly #streamWatch: StreamWatch;
   #onChange: (() => void) | undefined;
   readonly #supervisor: PullSupervisor;
-  #started = false;
 
   constructor(
     spec: JetStreamRouteSpec,
@@ -84,15 +79,18 @@ export class JetStreamEngine {
       recover: () => this.#enter({ kind: "recovering" }),
       fail: (err) => this.#fail(err),
     });
+    this.#streamWatch = new StreamWatch(spec, {
+      guard,
+      stats,
+      log: this.#log,
+      abandonWorking: () => this.#held.abandonWorking().length,
+      fail: (err) => this.#fail(err),
+    });
     stats.probe = () => ({
       inFlight: this.#held.running + this.#held.settling,
       buffered: this.#held.buffered,
       ackFloor: this.#guard.floor,
     });
-  }
-
-  get #halting(): boolean {
-    return this.#state.kind === "draining" || this.#state.kind === "failed";
   }
 
   async run(): Promise<void> {
@@ -119,16 +117,16 @@ export class JetStreamEngine {
 
   async #serve(): Promise<void> {
     const jsm = await this.#ctx.conn.jetstreamManager();
-    this.#streamIdentity = await requireStream(jsm, this.#spec);
+    await this.#streamWatch.start(jsm);
     await requireDLQStream(jsm, this.#spec);
     const provisioned = await provisionConsumer(jsm, this.#spec, this.#log);
     this.#guard.raiseFloor(provisioned.ackFloor);
     const settled = () => this.#stats.acked + this.#stats.deadLettered;
-    const fell = () => this.#checkStream(jsm);
+    const fell = () => this.#streamWatch.check(jsm);
     const stopFloor = startFloorRefresh(jsm, this.#spec, this.#guard, settled, fell, this.#log);
     try {
       let limits = provisioned.limits;
-      while (!this.#halting) {
+      while (!this.#stop.signal.aborted) {
         await this.#consume(jsm, limits);
         if (this.#state.kind !== "recovering") continue;
         limits = (await this.#recreate(jsm)) ?? limits;
@@ -139,34 +137,8 @@ export class JetStreamEngine {
   }
 
   #recreate(jsm: JetStreamManager): Promise<PullLimits | undefined> {
-    const plan = () => this.#checkStream(jsm);
+    const plan = () => this.#streamWatch.check(jsm);
     return recreateConsumer(jsm, this.#spec, plan, this.#stats, this.#log, this.#stop.signal);
-  }
-
-  /**
-   * Reads the stream; if it is a new one of the same name (`recoveryPlan`), forgets the old
-   * one's floor and settled sequences (its restarted sequences are not replays) and abandons
-   * handlers still running on old messages (their acks would reach the new consumer), then
-   * consumes it (warn, `streamsRecreated`) or fails with ErrStreamRecreated. Undefined: failed.
-   */
-  async #checkStream(jsm: JetStreamManager): Promise<RecoveryPlan | undefined> {
-    const now = await requireStream(jsm, this.#spec);
-    const before = this.#streamIdentity ?? now;
-    const plan = recoveryPlan(before, now, this.#guard.floor);
-    if (!plan.streamRecreated) return plan;
-    const { stream, name, onStreamRecreated } = this.#spec;
-    const floor = this.#guard.floor;
-    this.#streamIdentity = now;
-    this.#guard.reset();
-    this.#stats.abandoned += this.#held.abandonWorking().length;
-    if (onStreamRecreated === "fail") {
-      this.#fail(new ErrStreamRecreated(name, stream, before.created, now.created));
-      return undefined;
-    }
-    this.#stats.streamsRecreated++;
-    const fields = { stream, created: now.created, previousCreated: before.created, floor };
-    this.#log.warn(fields, "stream created again; consuming it from its first message");
-    return plan;
   }
 
   /** One pull session: ends at shutdown, on a fatal error, or when the consumer is lost. */
@@ -184,10 +156,7 @@ export class JetStreamEngine {
     this.#session = session;
     this.#enter({ kind: "consuming" });
     session.start();
-    if (!this.#started) {
-      this.#started = true;
-      this.#ctx.onStarted();
-    }
+    this.#ctx.onStarted(); // the broker counts only the first call
     await new Promise<void>((resolve) => {
       this.#onChange = () => {
         if (this.#state.kind !== "consuming") resolve();
@@ -277,12 +246,8 @@ export class JetStreamEngine {
         s = decideSettlement(result, m.deliveryCount, this.#spec, log);
       }
       if (m.phase === "settled") return; // abandoned at shutdown: the server redelivers it
-      if (s.kind === "dead-letter") {
-        // The DLQ round trip does not need the worker.
-        this.#held.toSettling(m);
-        this.#dispatch();
-        this.#session?.refill();
-      }
+      // The DLQ round trip does not need the worker.
+      if (s.kind === "dead-letter") this.#freed(m);
       const storing = this.#settler.apply(m, s, log);
       if (storing !== undefined) await storing;
     } catch (err) {
@@ -294,12 +259,16 @@ export class JetStreamEngine {
 
   #finish(m: Inbound): void {
     this.#held.done(m);
-    this.#dispatch();
-    this.#session?.refill();
+    this.#freed();
     this.#idle?.();
   }
 
-  #idle: (() => void) | undefined;
+  /** A worker came free (`storing`: its message now only waits for its dead letter). */
+  #freed(storing?: Inbound): void {
+    if (storing !== undefined) this.#held.toSettling(storing);
+    this.#dispatch();
+    this.#session?.refill();
+  }
 
   /**
    * In-flight handlers get `shutdownTimeoutMs`; then their signal aborts with
@@ -308,32 +277,16 @@ export class JetStreamEngine {
    */
   async #drain(): Promise<void> {
     this.#enter({ kind: "draining" });
-    const { name } = this.#spec;
-    const { shutdownTimeoutMs } = this.#ctx;
-    const abandoned = await drainHandlers({
-      busy: () => this.#held.running + this.#held.settling > 0,
+    this.#stats.abandoned += await drainHandlers({
+      log: this.#log,
+      route: this.#spec.name,
+      held: this.#held,
+      grace: this.#grace,
+      graceMs: this.#ctx.shutdownTimeoutMs,
       onWake: (wake) => {
         this.#idle = wake;
       },
-      graceMs: shutdownTimeoutMs,
-      expire: () =>
-        this.#grace.abort(
-          new ErrShutdownTimeout(
-            `route "${name}": handlers still running after ${shutdownTimeoutMs} ms`,
-          ),
-        ),
-      abandon: () => {
-        const seqs = this.#held.abandonWorking();
-        this.#stats.abandoned += seqs.length;
-        return seqs;
-      },
     });
-    if (abandoned.length > 0) {
-      this.#log.error(
-        { seqs: abandoned },
-        "handlers ignored the shutdown signal; abandoned (redelivered after ack wait)",
-      );
-    }
     this.#settler.flush();
     const nc = this.#ctx.conn.nats;
     if (!nc.isClosed()) {

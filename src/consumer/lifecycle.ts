@@ -1,3 +1,7 @@
+import { ErrShutdownTimeout } from "../errors/index.js";
+import type { Logger } from "../logger/index.js";
+import type { HeldMessages } from "./held.js";
+
 /**
  * The one state of a route's run. `starting` (provisioning) -> `consuming` (a pull session is
  * open) -> `recovering` (the consumer was lost or must be re-read; a new session follows) ->
@@ -35,41 +39,51 @@ export const PULL = Object.freeze({
 
 /** What draining the running handlers needs from the engine. */
 export interface DrainHooks {
-  /** True while a handler runs or a dead letter is being stored. */
-  busy(): boolean;
-  /** Receives the function to call whenever `busy()` may have changed (or undefined). */
-  onWake(wake: (() => void) | undefined): void;
+  readonly log: Logger;
+  /** The route's name, for the abort reason. */
+  readonly route: string;
+  readonly held: HeldMessages;
+  /** The handlers' signal: aborted with ErrShutdownTimeout when the grace period ends. */
+  readonly grace: AbortController;
   /** The shutdown grace period, ms. */
   readonly graceMs: number;
-  /** The grace is over: abort the handlers' signal. */
-  expire(): void;
-  /** Handlers still running `PULL.abandonAfterMs` later: give up; returns their sequences. */
-  abandon(): number[];
+  /** Receives the function to call whenever a handler may have finished (or undefined). */
+  onWake(wake: (() => void) | undefined): void;
 }
 
 /**
- * Waits for running handlers: `graceMs`, then `expire()` and {@link PULL.abandonAfterMs} more,
- * then `abandon()`. Resolves with the abandoned sequences (none when all finished).
+ * Waits for running handlers (and dead letters being stored): `graceMs`, then aborts their
+ * signal with ErrShutdownTimeout and waits {@link PULL.abandonAfterMs} more, then abandons the
+ * rest (logged; redelivered after ack wait). Resolves with how many were abandoned.
  */
-export async function drainHandlers(h: DrainHooks): Promise<number[]> {
-  if (await untilIdle(h, h.graceMs)) return [];
-  h.expire();
-  if (await untilIdle(h, PULL.abandonAfterMs)) return [];
-  return h.abandon();
+export async function drainHandlers(h: DrainHooks): Promise<number> {
+  const busy = () => h.held.running + h.held.settling > 0;
+  if (await untilIdle(busy, h.onWake, h.graceMs)) return 0;
+  const reason = `route "${h.route}": handlers still running after ${h.graceMs} ms`;
+  h.grace.abort(new ErrShutdownTimeout(reason));
+  if (await untilIdle(busy, h.onWake, PULL.abandonAfterMs)) return 0;
+  const seqs = h.held.abandonWorking();
+  const why = "handlers ignored the shutdown signal; abandoned (redelivered after ack wait)";
+  h.log.error({ seqs }, why);
+  return seqs.length;
 }
 
-async function untilIdle(h: DrainHooks, ms: number): Promise<boolean> {
-  if (!h.busy()) return true;
+async function untilIdle(
+  busy: () => boolean,
+  onWake: DrainHooks["onWake"],
+  ms: number,
+): Promise<boolean> {
+  if (!busy()) return true;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), ms);
-      h.onWake(() => {
-        if (!h.busy()) resolve(true);
+      onWake(() => {
+        if (!busy()) resolve(true);
       });
     });
   } finally {
     clearTimeout(timer);
-    h.onWake(undefined);
+    onWake(undefined);
   }
 }
