@@ -168,12 +168,12 @@ export class JetStreamEngine {
     await session.drain();
     session.close();
     this.#session = undefined;
-    const unstarted = this.#held.takeBuffered();
-    if (unstarted.length === 0) return;
+    // Before any release (now, or a handler interrupted later in the drain) the server must
+    // forget this session's pull: nats-server 2.9 steps its cursor back otherwise.
     if (this.#state.kind !== "recovering") {
       await forgetDeadPulls(jsm, this.#ctx.conn.nats, this.#spec, this.#log);
     }
-    for (const m of unstarted) this.#settler.release(m);
+    for (const m of this.#held.takeBuffered()) this.#settler.release(m);
   }
 
   #enter(next: EngineState): void {

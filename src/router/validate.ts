@@ -160,8 +160,21 @@ function applyOptions(options: unknown, name: string): RouteDraft {
     }
     (option as (d: RouteDraft) => void)(draft);
   }
+  // `withAckWait(process.env.ACK_WAIT)` with the variable unset must not mean "the default".
+  for (const [option, value] of draft.values) {
+    if (value !== undefined && value !== null) continue;
+    const expected = "a value (leave the option out to get its default)";
+    const Err = DURATION_OPTIONS.has(option) ? ErrInvalidDuration : ErrInvalidOption;
+    throw new Err(invalidValueMessage(option, value, expected, name));
+  }
   return draft;
 }
+
+const DURATION_OPTIONS: ReadonlySet<string> = new Set([
+  O.AckWait,
+  O.IdleHeartbeat,
+  O.HandlerTimeout,
+]);
 
 function resolveKind(draft: RouteDraft, name: string): RouteKind {
   const request = draft.set.has(O.RequestReply);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { withShutdownTimeout } from "../../src/broker/index.js";
+import { connect, withServers } from "../../src/conn/index.js";
 import { ErrShutdownTimeout } from "../../src/errors/index.js";
 import {
   ack,
@@ -112,5 +114,53 @@ describe("JetStream engine: shutdown", { timeout: 20_000 }, async () => {
     await until(() => running);
     await run.stop();
     assert.ok(reason instanceof ErrShutdownTimeout);
+  });
+
+  it("redelivers a handler interrupted by shutdown at once to the next run, and reruns no acked message", async () => {
+    const stream = unique("INTERRUPTED");
+    const prefix = await makeStream(conn, stream);
+    const runs: string[] = [];
+    // Message 1 blocks until the shutdown interrupts it, on every run; 2-5 wait behind it.
+    const handler: Handler = async (msg, ctx) => {
+      const seq = msg.streamSequence ?? 0;
+      runs.push(`${seq}#${msg.deliveryCount}`);
+      if (seq === 1) {
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true }),
+        );
+      }
+      return ack();
+    };
+    await publishMany(conn, `${prefix}.x`, 5);
+    // Three service runs, each on its own connection, stopped while message 1 blocks. The
+    // second releases message 1 with nothing else held: nats-server 2.9, with that run's dead
+    // pull still registered, stepped its cursor back instead of taking the release, so message
+    // 1 waited for ack wait (30 s) and the acked message 5 ran again.
+    for (let cycle = 1; cycle <= 3; cycle++) {
+      const own = await connect(withServers(server.url));
+      const run = runBroker(
+        own,
+        (b) =>
+          b.register(
+            route(
+              "interrupted",
+              handler,
+              withStream(stream),
+              withSubject(`${prefix}.>`),
+              withPrefetch(5),
+            ),
+          ),
+        withShutdownTimeout("100ms"),
+      );
+      await until(() => runs.filter((r) => r.startsWith("1#")).length === cycle);
+      await sleep(200);
+      await run.stop();
+      await own.close();
+    }
+    assert.deepEqual(
+      runs.filter((r) => !r.startsWith("1#")),
+      ["2#2", "3#2", "4#2", "5#2"],
+      "each acked message ran once",
+    );
   });
 });

@@ -17,6 +17,7 @@ import {
   withDurable,
   withErrorPolicy,
   withFanOut,
+  withIdleHeartbeat,
   withMaxAckPending,
   withMaxDeliver,
   withMaxPending,
@@ -323,4 +324,28 @@ test("the same durable name on different streams is allowed", () => {
     route("b", handler, withStream("B"), withSubject("b"), withDurable("w")),
   );
   assert.doesNotThrow(() => validateRouteSet([a, b]));
+});
+
+describe("route options given no value", () => {
+  const unset = [undefined, null] as unknown as [number, number];
+  const cases: [string, (v: never) => RouteOption, string][] = [
+    ["withAckWait", withAckWait, ErrorCode.InvalidDuration],
+    ["withIdleHeartbeat", withIdleHeartbeat, ErrorCode.InvalidDuration],
+    ["withConcurrency", withConcurrency, ErrorCode.InvalidOption],
+    ["withPrefetch", withPrefetch, ErrorCode.InvalidOption],
+    ["withMaxDeliver", withMaxDeliver, ErrorCode.InvalidOption],
+    ["withMaxAckPending", withMaxAckPending, ErrorCode.InvalidOption],
+    ["withDurable", withDurable, ErrorCode.InvalidOption],
+    ["withErrorPolicy", withErrorPolicy, ErrorCode.InvalidOption],
+    ["withOnStreamRecreated", withOnStreamRecreated, ErrorCode.InvalidOption],
+    ["withBackoff", withBackoff, ErrorCode.InvalidOption],
+  ];
+  for (const [option, make, code] of cases) {
+    for (const value of unset) {
+      test(`${option}(${String(value)}) is refused, not taken for the default`, () => {
+        const r = route("r", handler, ...js(make(value as never)));
+        assert.equal(codeOf(() => buildRouteSpec(r)).code, code);
+      });
+    }
+  }
 });
