@@ -14,6 +14,7 @@ const ACK_PREFIX = "$JS.ACK.";
 const DOT = 46;
 const ZERO = 48;
 const NINE = 57;
+const STARTS = new Int32Array(12);
 
 /**
  * Stream, sequence, delivery count and timestamp of a JetStream delivery, read from its ack
@@ -29,25 +30,28 @@ const NINE = 57;
  */
 export function parseAckSubject(subject: string): Delivery | undefined {
   if (!subject.startsWith(ACK_PREFIX)) return undefined;
-  // Where each token after "$JS.ACK." starts; at most 11 of them matter.
-  const starts: number[] = [ACK_PREFIX.length];
-  for (let i = ACK_PREFIX.length; i < subject.length && starts.length < 12; i++) {
-    if (subject.charCodeAt(i) === DOT) starts.push(i + 1);
+  // Where each token after "$JS.ACK." starts; at most 11 of them matter. A scratch array
+  // reused by every call (synchronous): one allocation fewer per message on the hot path.
+  const starts = STARTS;
+  starts[0] = ACK_PREFIX.length;
+  let count = 1;
+  for (let i = ACK_PREFIX.length; i < subject.length && count < 12; i++) {
+    if (subject.charCodeAt(i) === DOT) starts[count++] = i + 1;
   }
-  const tokens = starts.length + 2; // "$JS" and "ACK" are tokens too
+  for (let i = count; i < starts.length; i++) starts[i] = -1;
+  const tokens = count + 2; // "$JS" and "ACK" are tokens too
   // v1 puts <delivered> at token 4, v2 (11 or more tokens) at token 6; 10 is neither.
   const first = tokens === 9 ? 2 : tokens >= 11 ? 4 : -1;
   if (first < 0) return undefined;
   const deliveryCount = digitsAt(subject, starts[first] ?? -1);
   const seq = digitsAt(subject, starts[first + 1] ?? -1);
   if (deliveryCount <= 0 || seq <= 0) return undefined;
-  const streamAt = starts[first - 2] ?? 0;
-  const tsAt = starts[first + 3] ?? subject.length;
+  const tsEnd = starts[first + 4] ?? -1;
   return {
-    stream: subject.slice(streamAt, (starts[first - 1] ?? 1) - 1),
+    stream: subject.slice(starts[first - 2] ?? 0, (starts[first - 1] ?? 1) - 1),
     seq,
     deliveryCount,
-    timestampNanos: subject.slice(tsAt, (starts[first + 4] ?? subject.length + 1) - 1),
+    timestampNanos: subject.slice(starts[first + 3] ?? 0, tsEnd < 0 ? subject.length : tsEnd - 1),
   };
 }
 
