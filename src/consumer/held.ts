@@ -9,7 +9,11 @@ import type { Inbound } from "./inbound.js";
 export class HeldMessages {
   readonly #concurrency: number;
   readonly #bound: number;
-  /** Pull again once this much room is free, or the buffer is empty: fewer, larger pulls. */
+  /**
+   * Pull again once this much room is free (a quarter of the bound), or the buffer is empty:
+   * fewer, larger pulls. A half measured 0.87 of the clean run in the poison-flood bench, a
+   * quarter 0.95, with consume+ack unchanged within noise.
+   */
   readonly #threshold: number;
   readonly #bySeq = new Map<number, Inbound>();
   /** Oldest first; at most `concurrency + prefetch` long, so `shift()` stays cheap. */
@@ -20,7 +24,7 @@ export class HeldMessages {
   constructor(concurrency: number, prefetch: number) {
     this.#concurrency = concurrency;
     this.#bound = concurrency + prefetch;
-    this.#threshold = Math.max(1, Math.floor(this.#bound / 2));
+    this.#threshold = Math.max(1, Math.floor(this.#bound / 4));
   }
 
   get size(): number {
