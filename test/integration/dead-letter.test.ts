@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import type { Broker } from "../../src/broker/index.js";
 import { connect, withServers, withUserPass } from "../../src/conn/index.js";
 import { DeadLetterHeader, storeDeadLetter } from "../../src/consumer/index.js";
-import type { JetStreamRouteStats } from "../../src/consumer/stats.js";
 import { ErrDeadLetterFailed, ErrRouteFailed } from "../../src/errors/index.js";
 import {
   buildRouteSpec,
@@ -27,6 +25,7 @@ import {
 import { checkLeaksAfterAll, recordingLogger, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
+  jsStats,
   makeStream,
   publishMany,
   runBroker,
@@ -37,12 +36,6 @@ import {
 } from "./engine-support.js";
 
 checkLeaksAfterAll();
-
-function jsStats(broker: Broker, name: string): JetStreamRouteStats {
-  const s = broker.stats()[name];
-  assert.ok(s !== undefined && "held" in s, `no JetStream stats for ${name}`);
-  return s;
-}
 
 /** A route that rejects every message into `dlq`, counting its handler runs. */
 function rejecting(name: string, stream: string, subject: string, dlq: string, calls: number[]) {

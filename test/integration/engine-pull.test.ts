@@ -3,7 +3,6 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AckPolicy } from "@nats-io/jetstream";
 import type { Broker } from "../../src/broker/index.js";
-import type { JetStreamRouteStats } from "../../src/consumer/index.js";
 import { ErrorCode, isJetrouteError } from "../../src/errors/index.js";
 import {
   route,
@@ -16,6 +15,7 @@ import {
 } from "../../src/router/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
+  jsStats,
   makeStream,
   publishMany,
   runBroker,
@@ -26,12 +26,6 @@ import {
 
 checkLeaksAfterAll();
 
-function statsOf(broker: Broker, name: string): JetStreamRouteStats {
-  const s = broker.stats()[name];
-  assert.ok(s !== undefined && "held" in s);
-  return s;
-}
-
 /** Samples `stats().held` every 20 ms until `stop` resolves; returns the peak. */
 async function peakHeld(broker: Broker, name: string, stop: Promise<unknown>): Promise<number> {
   let peak = 0;
@@ -40,7 +34,7 @@ async function peakHeld(broker: Broker, name: string, stop: Promise<unknown>): P
     done = true;
   });
   while (!done) {
-    peak = Math.max(peak, statsOf(broker, name).held);
+    peak = Math.max(peak, jsStats(broker, name).held);
     await sleep(20);
   }
   return peak;
@@ -78,9 +72,9 @@ describe("JetStream engine: the engine owns the pull", { timeout: 90_000 }, asyn
         ),
       ),
     );
-    const allHandled = until(() => statsOf(run.broker, name).acked >= backlog);
+    const allHandled = until(() => jsStats(run.broker, name).acked >= backlog);
     const peak = await peakHeld(run.broker, name, allHandled);
-    const stats = statsOf(run.broker, name);
+    const stats = jsStats(run.broker, name);
     await run.stop();
     return { peak, seen, stats };
   }

@@ -3,7 +3,6 @@ import { after, describe, it } from "node:test";
 import type { Broker } from "../../src/broker/index.js";
 import type { Connection } from "../../src/conn/index.js";
 import { connect, withReconnectWait, withServers } from "../../src/conn/index.js";
-import type { JetStreamRouteStats } from "../../src/consumer/index.js";
 import { ErrRouteFailed, ErrStreamRecreated } from "../../src/errors/index.js";
 import {
   ack,
@@ -25,6 +24,7 @@ import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
   gate,
+  jsStats,
   makeStream,
   publishMany,
   runBroker,
@@ -34,12 +34,6 @@ import {
 } from "./engine-support.js";
 
 checkLeaksAfterAll();
-
-function jsStats(broker: Broker, name: string): JetStreamRouteStats {
-  const s = broker.stats()[name];
-  assert.ok(s !== undefined && "held" in s, `no JetStream stats for ${name}`);
-  return s;
-}
 
 /**
  * A route on `<prefix>.>` that acks every message and counts its handler runs per

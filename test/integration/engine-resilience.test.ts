@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { Broker } from "../../src/broker/index.js";
 import { connect, withReconnectWait, withServers } from "../../src/conn/index.js";
-import type { JetStreamRouteStats } from "../../src/consumer/index.js";
 import {
   ack,
   retry,
@@ -19,6 +17,7 @@ import { startServer } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
+  jsStats,
   makeStream,
   publishMany,
   runBroker,
@@ -28,13 +27,6 @@ import {
 } from "./engine-support.js";
 
 checkLeaksAfterAll();
-
-/** The stats of JetStream route `name`. */
-function jsStats(broker: Broker, name: string): JetStreamRouteStats {
-  const s = broker.stats()[name];
-  assert.ok(s !== undefined && "held" in s, `no JetStream stats for ${name}`);
-  return s;
-}
 
 /** A route on `<prefix>.>` that acks every message and counts its handler runs per stream sequence. */
 function countingRoute(name: string, stream: string, prefix: string, calls: Map<number, number>) {

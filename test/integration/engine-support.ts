@@ -1,10 +1,12 @@
 // Shared set-up of the engine-*.test.ts files: connections, streams, brokers run for a test,
 // and a logger that records lines.
+import assert from "node:assert/strict";
 import { after } from "node:test";
 import type { ConsumerInfo, StoredMsg } from "@nats-io/jetstream";
 import { Broker, type BrokerOption, withConnection } from "../../src/broker/index.js";
 import { connect, withServers } from "../../src/conn/index.js";
 import type { Connection } from "../../src/conn/types.js";
+import type { JetStreamRouteStats } from "../../src/consumer/index.js";
 import { withLogger } from "../../src/logger/index.js";
 import { ensureStream, withSubjects } from "../../src/stream/index.js";
 
@@ -64,6 +66,13 @@ export function runBroker(
   };
   after(stop);
   return { broker, logger, done, stop };
+}
+
+/** A JetStream route's stats by name (fails the test when the route has none). */
+export function jsStats(broker: Broker, name: string): JetStreamRouteStats {
+  const s = broker.stats()[name];
+  assert.ok(s !== undefined && "held" in s, `no JetStream stats for ${name}`);
+  return s;
 }
 
 /** Publishes `count` JSON bodies `{ i }` to `subject` and waits for every PubAck. */
