@@ -75,7 +75,9 @@ export class JetStreamEngine {
       fail: (err) => this.#fail(err),
     });
     this.#supervisor = new PullSupervisor(ctx.conn, spec, this.#log, {
-      lost: () => this.#state.kind === "consuming" && this.#enter({ kind: "recovering" }),
+      lost: () => {
+        if (this.#state.kind === "consuming") this.#enter({ kind: "recovering" });
+      },
       recover: () => this.#enter({ kind: "recovering" }),
       fail: (err) => this.#fail(err),
     });

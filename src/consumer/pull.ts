@@ -102,8 +102,6 @@ export class PullSession {
     if (maxBatch > 0) batch = Math.min(batch, maxBatch);
     if (batch <= 0) return;
     this.#state = { kind: "open", remaining: batch };
-    this.#silentBeats = 0;
-    this.#heard = false;
     const body = JSON.stringify({
       batch,
       expires: millisToNanos(expiresMs),
@@ -209,12 +207,11 @@ export class PullSession {
     this.#silentBeats++;
     if (this.#silentBeats < 2) return;
     this.#owner.event({ kind: "heartbeats-missed", silentBeats: this.#silentBeats });
-    // Presumed lost (a dead leader, a dropped flow): a fresh inbox and a fresh pull.
-    const silent = this.#silentBeats;
+    // Presumed lost (a dead leader, a dropped flow): a fresh inbox and a fresh pull. The
+    // count goes on: only something heard (or no pull open) resets it.
     this.#state = IDLE;
     this.#subscribe();
     this.refill();
-    this.#silentBeats = silent;
   }
 
   #stopMonitor(): void {
