@@ -12,6 +12,7 @@ export {
 export * from "./codec/index.js";
 export * from "./conn/index.js";
 export {
+  ConsumerMetadata,
   DeadLetterHeader,
   type JetStreamRouteStats,
   type ReplayGuardStats,
@@ -25,3 +26,4 @@ export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";
 export * from "./stream/index.js";
 export * from "./subject/index.js";
+export { JETROUTE_VERSION } from "./version.js";

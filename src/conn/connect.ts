@@ -261,3 +261,16 @@ export function parseVersion(version: string | undefined): readonly [number, num
   const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version ?? "");
   return Object.freeze([Number(m?.[1] ?? 0), Number(m?.[2] ?? 0), Number(m?.[3] ?? 0)] as const);
 }
+
+/** A server version as `[major, minor, patch]` (Connection.serverVersion). */
+export type ServerVersion = readonly [number, number, number];
+
+/** True when `version` is `min` or later: `versionAtLeast([2, 10, 27], [2, 10, 0])`. */
+export function versionAtLeast(version: ServerVersion, min: ServerVersion): boolean {
+  for (let i = 0; i < 3; i++) {
+    const a = version[i] ?? 0;
+    const b = min[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}

@@ -1,5 +1,11 @@
 // Connecting to NATS: `connect(...options)` and the options it takes.
-export { connect, HEALTH_PROBE_TIMEOUT_MS, parseVersion } from "./connect.js";
+export {
+  connect,
+  HEALTH_PROBE_TIMEOUT_MS,
+  parseVersion,
+  type ServerVersion,
+  versionAtLeast,
+} from "./connect.js";
 export {
   type ConnDraft,
   type ConnOption,

@@ -121,7 +121,7 @@ export class JetStreamEngine {
     const jsm = await this.#ctx.conn.jetstreamManager();
     await this.#streamWatch.start(jsm);
     await requireDLQStream(jsm, this.#spec);
-    const provisioned = await provisionConsumer(jsm, this.#spec, this.#log);
+    const provisioned = await provisionConsumer(jsm, this.#spec, this.#provisionContext());
     this.#guard.raiseFloor(provisioned.ackFloor);
     const settled = () => this.#stats.acked + this.#stats.deadLettered;
     const fell = () => this.#streamWatch.check(jsm);
@@ -131,16 +131,18 @@ export class JetStreamEngine {
       while (!this.#stop.signal.aborted) {
         await this.#consume(jsm, limits);
         if (this.#state.kind !== "recovering") continue;
-        limits = (await this.#recreate(jsm)) ?? limits;
+        limits =
+          (await recreateConsumer(jsm, this.#spec, fell, this.#provisionContext())) ?? limits;
       }
     } finally {
       await stopFloor();
     }
   }
 
-  #recreate(jsm: JetStreamManager): Promise<PullLimits | undefined> {
-    const plan = () => this.#streamWatch.check(jsm);
-    return recreateConsumer(jsm, this.#spec, plan, this.#stats, this.#log, this.#stop.signal);
+  /** What (re-)provisioning the durable needs. */
+  #provisionContext() {
+    const { logger, conn } = this.#ctx;
+    return { stats: this.#stats, logger, server: conn.serverVersion(), signal: this.#stop.signal };
   }
 
   /** One pull session: ends at shutdown, on a fatal error, or when the consumer is lost. */

@@ -1,4 +1,14 @@
 // The JetStream engine: its own pull, bounded workers, settlement table, dead letters, recovery.
+
+export {
+  type ConfigChange,
+  ConsumerMetadata,
+  type ContractCheck,
+  checkConsumer,
+  desiredConsumerConfig,
+  FILTER_SUBJECTS_SINCE,
+  MIN_MAX_EXPIRES_MS,
+} from "./contract.js";
 export {
   DeadLetterHeader,
   type DeadLetterResult,
@@ -9,11 +19,9 @@ export {
 export { classifyDeadLetterFailure, type DeadLetterFailureKind } from "./dead-letter-failure.js";
 export { PULL } from "./lifecycle.js";
 export {
-  type ConfigChange,
-  consumerChanges,
-  desiredConsumerConfig,
   type Provisioned,
   type ProvisionResult,
+  provisionConsumer,
 } from "./provision.js";
 export { FLOOR_REFRESH_MS } from "./recover.js";
 export {

@@ -1,5 +1,4 @@
 import {
-  AckPolicy,
   type ConsumerConfig,
   type ConsumerInfo,
   DeliverPolicy,
@@ -7,10 +6,26 @@ import {
   JetStreamApiError,
   type JetStreamManager,
 } from "@nats-io/jetstream";
-import { millisToNanos, nanosToMillis } from "../duration/index.js";
-import { causeText, ErrDLQStreamMissing, ErrStreamNotFound } from "../errors/index.js";
+import { InvalidArgumentError } from "@nats-io/nats-core";
+import { type ServerVersion, versionAtLeast } from "../conn/index.js";
+import { nanosToMillis } from "../duration/index.js";
+import {
+  causeText,
+  ErrConsumerConfigConflict,
+  ErrConsumerConfigRejected,
+  ErrDLQStreamMissing,
+  ErrServerUnsupported,
+  ErrStreamNotFound,
+  JetrouteError,
+} from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import {
+  checkConsumer,
+  desiredConsumerConfig,
+  FILTER_SUBJECTS_SINCE,
+  filterOf,
+} from "./contract.js";
 import type { DeliverFrom, StreamIdentity } from "./recovery.js";
 
 /** True for the JetStream API's "stream not found" (10059), however the client surfaced it. */
@@ -73,62 +88,8 @@ export async function requireDLQStream(
   }
 }
 
-/**
- * The durable consumer a route needs.
- *
- * - `max_deliver` is -1: the engine counts deliveries itself and dead-letters at the route's
- *   `maxDeliver`. A server-side cap would silently strand a message whose dead-letter publish
- *   failed on its last delivery (the nak would never be redelivered); with no cap it comes back
- *   and the dead letter is tried again, so nothing is lost.
- * - `max_ack_pending` is the route's `maxAckPending`: a cap over every process on the durable,
- *   not the bound of one process. One process holds at most `concurrency + prefetch` by
- *   itself (it takes a message from nats.js only with a worker free, and nats.js pulls only as
- *   messages are taken); a cap of `concurrency + prefetch` would let two instances of a
- *   service share one instance's worth of messages, and a third add nothing. One exception to
- *   the per-process bound: after missed heartbeats or a reconnect nats.js pulls a full batch
- *   again while the earlier pull may still be open, so up to `prefetch` more can arrive once;
- *   a route that must never exceed it in one process can set `withMaxAckPending` to it.
- * - No `backoff` list: it only applies to ack timeouts and forces `ack_wait` to its first entry;
- *   retry delays are computed by the engine and sent with `nak(delay)`.
- */
-export function desiredConsumerConfig(spec: JetStreamRouteSpec): Partial<ConsumerConfig> {
-  return {
-    durable_name: spec.durable,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: spec.subject,
-    ack_wait: millisToNanos(spec.ackWaitMs),
-    max_deliver: -1,
-    max_ack_pending: spec.maxAckPending,
-  };
-}
-
-/** One consumer setting that differs from what the route asks for. */
-export interface ConfigChange {
-  readonly field: "filter_subject" | "ack_wait" | "max_deliver" | "max_ack_pending";
-  readonly from: unknown;
-  readonly to: unknown;
-}
-
-const COMPARED = ["filter_subject", "ack_wait", "max_deliver", "max_ack_pending"] as const;
-
-/** The settings of an existing consumer that must change to match the route. */
-export function consumerChanges(
-  current: Partial<ConsumerConfig>,
-  desired: Partial<ConsumerConfig>,
-): ConfigChange[] {
-  const changes: ConfigChange[] = [];
-  for (const field of COMPARED) {
-    // The server omits an empty filter; treat missing and "" alike.
-    const from = current[field] ?? (field === "filter_subject" ? "" : undefined);
-    const to = desired[field];
-    if (from !== to) changes.push({ field, from, to });
-  }
-  return changes;
-}
-
 /** What provisioning did to the durable consumer. */
-export type ProvisionResult = "created" | "updated" | "unchanged";
+export type ProvisionResult = "created" | "updated" | "unchanged" | "recreated";
 
 /** The durable's limits on one pull request (0: none). */
 export interface PullLimits {
@@ -153,77 +114,134 @@ function pullLimits(config: Partial<ConsumerConfig>): PullLimits {
   };
 }
 
+/** Where provisioning runs: the server it talks to, and where a created consumer starts. */
+export interface ProvisionContext {
+  readonly server: ServerVersion;
+  readonly logger: Logger;
+  /**
+   * Applies only when the consumer has to be created: `{ startSeq }` starts it there
+   * (`deliver_policy: by_start_sequence`) instead of at the stream's first message. The engine
+   * recreating a consumer it was using passes what `recoveryPlan` decides.
+   */
+  readonly deliver?: DeliverFrom;
+}
+
 /**
- * Makes the route's durable consumer match the route: reads its info, adds it when missing,
- * and updates it explicitly when it differs (`consumers.add` with a changed config fails on
- * 2.10+), logging each changed field as `old -> new`.
- *
- * `deliver` applies only when the consumer has to be created: `{ startSeq }` starts it there
- * (`deliver_policy: by_start_sequence`, which only limits streams accept) instead of at the
- * stream's first message. The engine recreating a consumer it was using passes what
- * `recoveryPlan` decides (after the last ack floor on a limits stream).
+ * Makes the route's durable consumer keep the route's contract (src/consumer/contract.ts):
+ * creates it when missing; on an existing one, fails with ErrConsumerConfigConflict for a
+ * setting the route cannot run with (or deletes and re-creates it with
+ * `withOnConsumerConflict("recreate")`), and updates the engine-owned settings with the full
+ * config, logging each change as `old -> new`. Several subjects need nats-server 2.10
+ * (ErrServerUnsupported below). The server refusing a config is ErrConsumerConfigRejected.
  */
 export async function provisionConsumer(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
-  logger: Logger,
-  deliver: DeliverFrom = "all",
+  ctx: ProvisionContext,
 ): Promise<Provisioned> {
-  const desired = desiredConsumerConfig(spec);
-  let info: ConsumerInfo | undefined;
+  requireFilterSubjects(spec, ctx.server);
   try {
-    info = await jsm.consumers.info(spec.stream, spec.durable);
-  } catch (cause) {
-    if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
-    if (!isConsumerNotFound(cause)) throw cause;
-  }
-  try {
-    if (info === undefined) {
-      const config: Partial<ConsumerConfig> =
-        deliver === "all"
-          ? desired
-          : {
-              ...desired,
-              deliver_policy: DeliverPolicy.StartSequence,
-              opt_start_seq: deliver.startSeq,
-            };
-      const created = await jsm.consumers.add(spec.stream, config);
-      logger.info(
-        {
-          stream: spec.stream,
-          durable: spec.durable,
-          ...(deliver === "all" ? {} : { startSeq: deliver.startSeq }),
-        },
-        "consumer created",
-      );
-      return {
-        result: "created",
-        ackFloor: created.ack_floor.stream_seq,
-        limits: pullLimits(created.config),
-      };
+    const info = await consumerInfo(jsm, spec);
+    if (info === undefined) return await create(jsm, spec, ctx, ctx.deliver ?? "all", "created");
+    const streamSubjects =
+      filterOf(info.config).length > 0 ? [] : (await jsm.streams.info(spec.stream)).config.subjects;
+    const check = checkConsumer(info.config, spec, ctx.server, streamSubjects);
+    for (const warning of check.warnings) {
+      ctx.logger.warn({ stream: spec.stream, durable: spec.durable }, warning);
+    }
+    const [conflict, ...more] = check.conflicts;
+    if (conflict !== undefined) {
+      const err = new ErrConsumerConfigConflict(spec.name, spec.stream, spec.durable, [
+        conflict,
+        ...more,
+      ]);
+      if (spec.onConsumerConflict === "fail") throw err;
+      ctx.logger.warn({ err, durable: spec.durable }, "re-creating the durable consumer");
+      await jsm.consumers.delete(spec.stream, spec.durable);
+      return await create(jsm, spec, ctx, "all", "recreated");
     }
     const ackFloor = info.ack_floor.stream_seq;
-    const limits = pullLimits(info.config);
-    const changes = consumerChanges(info.config, desired);
-    if (changes.length === 0) return { result: "unchanged", ackFloor, limits };
-    const {
-      durable_name: _name,
-      ack_policy: _ack,
-      deliver_policy: _deliver,
-      ...updatable
-    } = desired;
-    await jsm.consumers.update(spec.stream, spec.durable, updatable);
-    logger.info(
+    if (check.changes.length === 0) {
+      return { result: "unchanged", ackFloor, limits: pullLimits(info.config) };
+    }
+    const updated = await jsm.consumers.update(spec.stream, spec.durable, check.update);
+    ctx.logger.info(
       {
         stream: spec.stream,
         durable: spec.durable,
-        changes: changes.map((c) => `${c.field}: ${String(c.from)} -> ${String(c.to)}`),
+        changes: check.changes.map((c) => `${c.field}: ${show(c.from)} -> ${show(c.to)}`),
       },
       "consumer updated",
     );
-    return { result: "updated", ackFloor, limits };
+    return { result: "updated", ackFloor, limits: pullLimits(updated.config) };
   } catch (cause) {
-    if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
+    throw provisionError(spec, cause);
+  }
+}
+
+function show(value: unknown): string {
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+}
+
+async function consumerInfo(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+): Promise<ConsumerInfo | undefined> {
+  try {
+    return await jsm.consumers.info(spec.stream, spec.durable);
+  } catch (cause) {
+    if (isConsumerNotFound(cause)) return undefined;
     throw cause;
   }
+}
+
+async function create(
+  jsm: JetStreamManager,
+  spec: JetStreamRouteSpec,
+  ctx: ProvisionContext,
+  deliver: DeliverFrom,
+  result: "created" | "recreated",
+): Promise<Provisioned> {
+  const desired = desiredConsumerConfig(spec, ctx.server);
+  const config: Partial<ConsumerConfig> =
+    deliver === "all"
+      ? desired
+      : {
+          ...desired,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: deliver.startSeq,
+        };
+  const created = await jsm.consumers.add(spec.stream, config);
+  ctx.logger.info(
+    {
+      stream: spec.stream,
+      durable: spec.durable,
+      ...(deliver === "all" ? {} : { startSeq: deliver.startSeq }),
+    },
+    result === "created" ? "consumer created" : "consumer re-created",
+  );
+  return { result, ackFloor: created.ack_floor.stream_seq, limits: pullLimits(created.config) };
+}
+
+/** Several subjects on one durable are `filter_subjects`, which nats-server 2.9 does not have. */
+function requireFilterSubjects(spec: JetStreamRouteSpec, server: ServerVersion): void {
+  if (spec.subjects.length === 1 || versionAtLeast(server, FILTER_SUBJECTS_SINCE)) return;
+  throw new ErrServerUnsupported(
+    `route "${spec.name}" consumes ${spec.subjects.length} subjects (${spec.subjects.join(", ")}) ` +
+      `with one durable, which needs nats-server ${FILTER_SUBJECTS_SINCE.join(".")} or later ` +
+      `(filter_subjects); this server is ${server.join(".")}. Use one subject with a wildcard, or one route per subject`,
+  );
+}
+
+/** A provisioning failure as a jetroute error: never the client's raw API error. */
+function provisionError(spec: JetStreamRouteSpec, cause: unknown): unknown {
+  if (cause instanceof JetrouteError) return cause;
+  if (isStreamNotFound(cause)) return streamNotFound(spec, cause);
+  if (cause instanceof JetStreamApiError || cause instanceof InvalidArgumentError) {
+    return new ErrConsumerConfigRejected(
+      `the server refused durable "${spec.durable}" on stream "${spec.stream}" of route "${spec.name}": ${causeText(cause)}`,
+      { cause },
+    );
+  }
+  return cause;
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { ServerVersion } from "../conn/index.js";
 import { ErrorCode, isJetrouteError } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
@@ -61,6 +62,22 @@ export async function forgetDeadPulls(
   }
 }
 
+/** What recreating a consumer needs besides the route. */
+export interface RecreateContext {
+  readonly stats: StatsCounter;
+  readonly logger: Logger;
+  readonly server: ServerVersion;
+  readonly signal: AbortSignal;
+}
+
+/** Failures that retrying cannot mend: the route fails with them. */
+const FATAL = [
+  ErrorCode.StreamNotFound,
+  ErrorCode.ConsumerConfigConflict,
+  ErrorCode.ConsumerConfigRejected,
+  ErrorCode.ServerUnsupported,
+] as const;
+
 /**
  * Re-provisions a lost consumer, retrying transient failures until `signal` aborts. `plan()`
  * reads the stream and says where the new consumer starts (`recoveryPlan`: after the last ack
@@ -69,22 +86,23 @@ export async function forgetDeadPulls(
  * skipped (everything at or below a past floor was acked for good); what this engine settled
  * above it is acked again without running its handler (the replay guard); what another
  * instance settled there runs again (at-least-once). Resolves with the durable's pull limits
- * (undefined if stopped first); rejects with ErrStreamNotFound when the stream is gone.
+ * (undefined if stopped first); rejects with ErrStreamNotFound when the stream is gone, and with
+ * the contract's errors (ErrConsumerConfigConflict...) when someone else re-created the durable
+ * with settings the route cannot run with.
  */
 export async function recreateConsumer(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
   plan: () => Promise<RecoveryPlan | undefined>,
-  stats: StatsCounter,
-  log: Logger,
-  signal: AbortSignal,
+  ctx: RecreateContext,
 ): Promise<PullLimits | undefined> {
+  const { stats, logger: log, signal } = ctx;
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
       const recovery = await plan();
       if (recovery === undefined) return undefined;
       const { deliver } = recovery;
-      const { result, limits } = await provisionConsumer(jsm, spec, log, deliver);
+      const { result, limits } = await provisionConsumer(jsm, spec, { ...ctx, deliver });
       if (result === "created") {
         stats.consumerRecreated++;
         log.warn({ durable: spec.durable, deliver }, "consumer recreated");
@@ -94,7 +112,7 @@ export async function recreateConsumer(
       }
       return limits;
     } catch (err) {
-      if (isJetrouteError(err, ErrorCode.StreamNotFound)) throw err;
+      if (FATAL.some((code) => isJetrouteError(err, code))) throw err;
       log.warn({ err, attempt }, "could not recreate consumer; retrying");
       await sleep(Math.min(250 * attempt, 5_000), undefined, { signal }).catch(() => {});
     }

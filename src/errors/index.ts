@@ -1,4 +1,5 @@
 export { ErrorCode } from "./codes.js";
+export { type ConsumerConflict, ErrConsumerConfigConflict } from "./consumer.js";
 export {
   causeText,
   defineSentinel,

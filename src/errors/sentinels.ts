@@ -58,6 +58,16 @@ export const ErrDLQStreamMissing = defineSentinel(
 export const ErrConsumerLost = defineSentinel(ErrorCode.ConsumerLost, "ErrConsumerLost");
 /** The server kept refusing the engine's pull requests (400, or 409 Exceeded MaxRequest... / MaxWaiting). */
 export const ErrPullRejected = defineSentinel(ErrorCode.PullRejected, "ErrPullRejected");
+/** The server refused a durable consumer's configuration (create or update); the message quotes it. */
+export const ErrConsumerConfigRejected = defineSentinel(
+  ErrorCode.ConsumerConfigRejected,
+  "ErrConsumerConfigRejected",
+);
+/** A route asks for something the connected nats-server is too old for; the message names the version needed. */
+export const ErrServerUnsupported = defineSentinel(
+  ErrorCode.ServerUnsupported,
+  "ErrServerUnsupported",
+);
 export const ErrHandlerTimeout = defineSentinel(ErrorCode.HandlerTimeout, "ErrHandlerTimeout");
 export const ErrShutdownTimeout = defineSentinel(ErrorCode.ShutdownTimeout, "ErrShutdownTimeout");
 export const ErrBrokerRunning = defineSentinel(ErrorCode.BrokerRunning, "ErrBrokerRunning");

@@ -26,6 +26,7 @@ export {
   withMaxDeliver,
   withMaxPending,
   withMiddleware,
+  withOnConsumerConflict,
   withOnConsumerLost,
   withOnError,
   withOnStreamRecreated,

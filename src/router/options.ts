@@ -35,6 +35,7 @@ export const RouteOptionName = {
   OnConsumerLost: "withOnConsumerLost",
   IdleHeartbeat: "withIdleHeartbeat",
   OnStreamRecreated: "withOnStreamRecreated",
+  OnConsumerConflict: "withOnConsumerConflict",
   RequestReply: "withRequestReply",
   QueueGroup: "withQueueGroup",
   FanOut: "withFanOut",
@@ -56,6 +57,7 @@ export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
   RouteOptionName.OnConsumerLost,
   RouteOptionName.IdleHeartbeat,
   RouteOptionName.OnStreamRecreated,
+  RouteOptionName.OnConsumerConflict,
 ];
 
 /** Options that only make sense on a core NATS route. */
@@ -78,9 +80,15 @@ export function withStream(name: string): RouteOption {
   return record(RouteOptionName.Stream, name);
 }
 
-/** The subject (wildcards allowed) the route consumes; its consumer's filter subject. Required. */
-export function withSubject(subject: string): RouteOption {
-  return record(RouteOptionName.Subject, subject);
+/**
+ * The subject (wildcards allowed) the route consumes; its consumer's `filter_subject`. Required.
+ * A JetStream route may consume several subjects with one durable, `withSubject("a.x", "a.y")`:
+ * the consumer's `filter_subjects`, which needs nats-server 2.10+ (older servers fail the route
+ * at start with ErrServerUnsupported). None may cover another (`a.*` and `a.x`). Core routes
+ * take one subject.
+ */
+export function withSubject(subject: string, ...more: string[]): RouteOption {
+  return record(RouteOptionName.Subject, more.length === 0 ? subject : [subject, ...more]);
 }
 
 /**
@@ -222,6 +230,20 @@ export function withOnConsumerLost(action: "recreate" | "fail"): RouteOption {
  */
 export function withOnStreamRecreated(action: "consume" | "fail"): RouteOption {
   return record(RouteOptionName.OnStreamRecreated, action);
+}
+
+/**
+ * When the durable already exists with a setting the route cannot run with and must not change
+ * in place (ack_policy other than explicit, a push consumer, replay_policy original, priority
+ * groups, another filter subject, max_expires under 1s): `"fail"` fails the route at start with
+ * ErrConsumerConfigConflict naming the field, both values and the fix; `"recreate"` deletes the
+ * durable and creates it anew with the route's config, starting at the stream's first message
+ * (its ack state is lost: every stored message of the route's subjects is delivered again).
+ * Use it for a deliberate migration, with every old instance stopped.
+ * @default "fail"
+ */
+export function withOnConsumerConflict(action: "fail" | "recreate"): RouteOption {
+  return record(RouteOptionName.OnConsumerConflict, action);
 }
 
 /**

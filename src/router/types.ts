@@ -99,7 +99,6 @@ export type OnError = (err: unknown, msg: Message, ctx: Context) => void | Promi
 interface BaseRouteSpec {
   readonly name: string;
   readonly handler: Handler;
-  readonly subject: string;
   /** @default 1 */
   readonly concurrency: number;
   /** Route-level middleware, outermost first. */
@@ -113,6 +112,11 @@ interface BaseRouteSpec {
 export interface JetStreamRouteSpec extends BaseRouteSpec {
   readonly kind: typeof RouteKind.JetStream;
   readonly stream: string;
+  /**
+   * The subjects consumed (wildcards allowed), none covering another: the consumer's
+   * `filter_subject`, or `filter_subjects` when there are several (nats-server 2.10+).
+   */
+  readonly subjects: readonly string[];
   /** @default the route name */
   readonly durable: string;
   /** @default 5 */
@@ -141,11 +145,17 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
    * it from its first message, or fail the route with ErrStreamRecreated. @default "consume"
    */
   readonly onStreamRecreated: "consume" | "fail";
+  /**
+   * When the existing durable has a setting the route cannot run with: fail the route with
+   * ErrConsumerConfigConflict, or delete and re-create the durable. @default "fail"
+   */
+  readonly onConsumerConflict: "fail" | "recreate";
 }
 
 /** A validated core request-reply route. */
 export interface RequestRouteSpec extends BaseRouteSpec {
   readonly kind: typeof RouteKind.Request;
+  readonly subject: string;
   readonly queueGroup: string | undefined;
   /** Requests accepted but waiting for a worker; past it, requests are dropped, logged and counted. */
   readonly maxPending: number;
@@ -154,6 +164,7 @@ export interface RequestRouteSpec extends BaseRouteSpec {
 /** A validated core queue-group route (load-balanced). */
 export interface QueueRouteSpec extends BaseRouteSpec {
   readonly kind: typeof RouteKind.Queue;
+  readonly subject: string;
   readonly queueGroup: string;
   readonly maxPending: number;
 }
@@ -161,6 +172,7 @@ export interface QueueRouteSpec extends BaseRouteSpec {
 /** A validated core fan-out route (every subscriber gets every message). */
 export interface FanOutRouteSpec extends BaseRouteSpec {
   readonly kind: typeof RouteKind.FanOut;
+  readonly subject: string;
   readonly maxPending: number;
 }
 

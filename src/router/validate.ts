@@ -9,13 +9,14 @@ import {
   ErrInvalidMaxDeliver,
   ErrInvalidOption,
   ErrInvalidStreamName,
+  ErrInvalidSubject,
   ErrOptionNotSupported,
   ErrRouteNameRequired,
   ErrStreamRequired,
   ErrSubjectRequired,
   invalidValueMessage,
 } from "../errors/index.js";
-import { subjectMatches } from "../subject/index.js";
+import { subjectMatches, subjectsOverlap } from "../subject/index.js";
 import { checkBackoff, exponential } from "./backoff.js";
 import {
   CORE_ONLY,
@@ -67,19 +68,20 @@ export function buildRouteSpec(r: Route): RouteSpec {
   const base: Base = {
     name,
     handler: handler as Handler,
-    subject: subjectOf(draft, name),
     concurrency: concurrencyOf(draft, name),
     middleware: Object.freeze(middlewareOf(draft, name)),
     handlerTimeoutMs: handlerTimeoutOf(draft, name),
     onError: onErrorOf(draft, name),
   };
+  const subjects = subjectsOf(draft, name);
+  const subject = (): string => singleSubject(subjects, kind, name);
   const spec: RouteSpec = match(kind)
     .with(
       RouteKind.JetStream,
       (): JetStreamRouteSpec => ({
         ...base,
         kind: RouteKind.JetStream,
-        ...jetStreamFields(draft, base),
+        ...jetStreamFields(draft, base, subjects),
       }),
     )
     .with(RouteKind.Request, (): RequestRouteSpec => {
@@ -87,6 +89,7 @@ export function buildRouteSpec(r: Route): RouteSpec {
       return {
         ...base,
         kind: RouteKind.Request,
+        subject: subject(),
         queueGroup: group === undefined ? undefined : queueGroupOf(group, name),
         maxPending: maxPendingOf(draft, name),
       };
@@ -96,6 +99,7 @@ export function buildRouteSpec(r: Route): RouteSpec {
       (): QueueRouteSpec => ({
         ...base,
         kind: RouteKind.Queue,
+        subject: subject(),
         queueGroup: queueGroupOf(draft.values.get(O.QueueGroup), name),
         maxPending: maxPendingOf(draft, name),
       }),
@@ -105,6 +109,7 @@ export function buildRouteSpec(r: Route): RouteSpec {
       (): FanOutRouteSpec => ({
         ...base,
         kind: RouteKind.FanOut,
+        subject: subject(),
         maxPending: maxPendingOf(draft, name),
       }),
     )
@@ -208,14 +213,31 @@ function rejectUnsupported(draft: RouteDraft, kind: RouteKind, name: string): vo
   }
 }
 
-function subjectOf(draft: RouteDraft, name: string): string {
-  const subject = draft.values.get(O.Subject);
-  if (subject === undefined || subject === "") {
+/** The route's subjects: at least one, each valid, none covering another (the server refuses overlapping filters). */
+function subjectsOf(draft: RouteDraft, name: string): readonly string[] {
+  const raw = draft.values.get(O.Subject);
+  if (raw === undefined || raw === "") {
     throw new ErrSubjectRequired(
-      invalidValueMessage(O.Subject, subject, 'a subject such as "orders.created"', name),
+      invalidValueMessage(O.Subject, raw, 'a subject such as "orders.created"', name),
     );
   }
-  return checkRouteSubject(subject, O.Subject, true, name);
+  const subjects = (Array.isArray(raw) ? raw : [raw]).map((s) =>
+    checkRouteSubject(s, O.Subject, true, name),
+  );
+  for (const [i, a] of subjects.entries()) {
+    const b = subjects.slice(0, i).find((earlier) => subjectsOverlap(earlier, a));
+    if (b === undefined) continue;
+    const expected = `subjects that do not overlap ("${b}" and "${a}" both match some subjects; keep the wider one)`;
+    throw new ErrInvalidSubject(a, invalidValueMessage(O.Subject, subjects, expected, name));
+  }
+  return Object.freeze(subjects);
+}
+
+function singleSubject(subjects: readonly string[], kind: RouteKind, name: string): string {
+  const [first] = subjects;
+  if (subjects.length === 1 && first !== undefined) return first;
+  const expected = `one subject on a ${kind} route (several subjects are for JetStream routes)`;
+  throw new ErrOptionNotSupported(invalidValueMessage(O.Subject, subjects, expected, name));
 }
 
 function isIntIn(value: unknown, min: number, max: number): value is number {
@@ -267,7 +289,11 @@ function oneOf<T extends string>(
   throw new ErrInvalidOption(invalidValueMessage(option, value, expected, name));
 }
 
-function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
+function jetStreamFields(
+  draft: RouteDraft,
+  base: Base,
+  subjects: readonly string[],
+): JetStreamOnly {
   const name = base.name;
   const stream = draft.values.get(O.Stream);
   if (stream === undefined || stream === "") {
@@ -328,13 +354,15 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
 
   const dlqRaw = draft.values.get(O.DLQ);
   const dlq = dlqRaw === undefined ? undefined : checkRouteSubject(dlqRaw, O.DLQ, false, name);
-  if (dlq !== undefined && subjectMatches(base.subject, dlq)) {
-    const expected = `a subject the route's own subject "${base.subject}" does not match (it would consume its own dead letters)`;
+  const own = dlq === undefined ? undefined : subjects.find((s) => subjectMatches(s, dlq));
+  if (dlq !== undefined && own !== undefined) {
+    const expected = `a subject the route's own subject "${own}" does not match (it would consume its own dead letters)`;
     throw new ErrDLQLoop(invalidValueMessage(O.DLQ, dlq, expected, name));
   }
 
   return {
     stream: stream as string,
+    subjects,
     durable: durable as string,
     maxDeliver: maxDeliver as number,
     ackWaitMs,
@@ -346,6 +374,7 @@ function jetStreamFields(draft: RouteDraft, base: Base): JetStreamOnly {
     errorPolicy: oneOf(draft, O.ErrorPolicy, ["retry", "terminate"], name),
     onConsumerLost: oneOf(draft, O.OnConsumerLost, ["recreate", "fail"], name),
     onStreamRecreated: oneOf(draft, O.OnStreamRecreated, ["consume", "fail"], name),
+    onConsumerConflict: oneOf(draft, O.OnConsumerConflict, ["fail", "recreate"], name),
   };
 }
 

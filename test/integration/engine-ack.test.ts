@@ -172,7 +172,10 @@ describe("JetStream engine: acks and bounded workers", { timeout: 20_000 }, asyn
     const spec = buildRouteSpec(
       route("updated", async () => ack(), withStream(stream), withSubject(`${prefix}.a`)),
     ) as JetStreamRouteSpec;
-    await jsm.consumers.add(stream, { ...desiredConsumerConfig(spec), ack_wait: 9_000_000_000 });
+    await jsm.consumers.add(stream, {
+      ...desiredConsumerConfig(spec, conn.serverVersion()),
+      ack_wait: 9_000_000_000,
+    });
     const run = runBroker(conn, (b) =>
       b.register(
         route(

@@ -21,6 +21,7 @@ import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
   makeStream,
   publishMany,
+  routeFailure,
   runBroker,
   unique,
   until,
@@ -28,16 +29,6 @@ import {
 } from "./engine-support.js";
 
 checkLeaksAfterAll();
-
-async function failure(p: Promise<void>): Promise<ErrRouteFailed> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ErrRouteFailed, `expected ErrRouteFailed, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected run() to reject");
-}
 
 describe("JetStream engine: fail fast", { timeout: 20_000 }, async () => {
   const server = await useServer();
@@ -61,7 +52,7 @@ describe("JetStream engine: fail fast", { timeout: 20_000 }, async () => {
         route("orphan", async () => ack(), withStream(unique("MISSING")), withSubject("nowhere.x")),
       ),
     );
-    const err = await failure(run.done);
+    const err = await routeFailure(run.done);
     assert.equal(err.route, "orphan");
     assert.ok(err.cause instanceof ErrStreamNotFound);
     await assert.rejects(run.broker.started(), ErrRouteFailed);
@@ -85,7 +76,7 @@ describe("JetStream engine: fail fast", { timeout: 20_000 }, async () => {
         ),
       ),
     );
-    const err = await failure(run.done);
+    const err = await routeFailure(run.done);
     assert.ok(err.cause instanceof ErrDLQStreamMissing);
   });
 
@@ -134,7 +125,7 @@ describe("JetStream engine: fail fast", { timeout: 20_000 }, async () => {
     await run.broker.started();
     const jsm = await conn.jetstreamManager();
     await jsm.consumers.delete(stream, "fragile");
-    const err = await failure(run.done);
+    const err = await routeFailure(run.done);
     assert.ok(err.cause instanceof ErrConsumerLost);
   });
 
@@ -149,7 +140,7 @@ describe("JetStream engine: fail fast", { timeout: 20_000 }, async () => {
     );
     await run.broker.started();
     await own.close();
-    const err = await failure(run.done);
+    const err = await routeFailure(run.done);
     assert.ok(err.cause instanceof ErrConnectionClosed, `cause: ${String(err.cause)}`);
   });
 });

@@ -7,6 +7,7 @@ import { Broker, type BrokerOption, withConnection } from "../../src/broker/inde
 import { connect, withServers } from "../../src/conn/index.js";
 import type { Connection } from "../../src/conn/types.js";
 import type { JetStreamRouteStats } from "../../src/consumer/index.js";
+import { ErrRouteFailed } from "../../src/errors/index.js";
 import { withLogger } from "../../src/logger/index.js";
 import { ensureStream, withSubjects } from "../../src/stream/index.js";
 
@@ -66,6 +67,17 @@ export function runBroker(
   };
   after(stop);
   return { broker, logger, done, stop };
+}
+
+/** The ErrRouteFailed a broker run rejects with (fails the test if it resolves or rejects otherwise). */
+export async function routeFailure(done: Promise<void>): Promise<ErrRouteFailed> {
+  try {
+    await done;
+  } catch (err) {
+    assert.ok(err instanceof ErrRouteFailed, `expected ErrRouteFailed, got ${String(err)}`);
+    return err;
+  }
+  assert.fail("expected run() to reject");
 }
 
 /** A JetStream route's stats by name (fails the test when the route has none). */

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   beforeRun,
-  consumerChanges,
   decideSettlement,
   FALLBACK_DELAY_MS,
   type Settlement,
@@ -170,18 +169,7 @@ describe("the settlement table (maxDeliver 3, backoff 1s)", () => {
   });
 });
 
-describe("consumer provisioning and server gates", () => {
-  it("reports each consumer setting that differs from the route", () => {
-    const changes = consumerChanges(
-      { filter_subject: "a", ack_wait: 1, max_deliver: -1, max_ack_pending: 2 },
-      { filter_subject: "a", ack_wait: 5, max_deliver: -1, max_ack_pending: 3 },
-    );
-    assert.deepEqual(changes, [
-      { field: "ack_wait", from: 1, to: 5 },
-      { field: "max_ack_pending", from: 2, to: 3 },
-    ]);
-  });
-
+describe("server gates", () => {
   it("sends a term reason only to servers from 2.10.4", () => {
     assert.equal(supportsTermReason([2, 9, 10]), false);
     assert.equal(supportsTermReason([2, 10, 3]), false);
