@@ -121,4 +121,15 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
       20,
     );
   });
+
+  it("the existing-durable example refuses an ack-none durable, naming the fix, then re-creates it and charges every order", async () => {
+    const run = await runExample("examples/existing-durable/main.ts", server.url);
+    assertExitedCleanly(run);
+    assert.match(
+      run.stdout,
+      /^refused: .*ack_policy is "none", the route needs "explicit".*Fix: /m,
+    );
+    assert.match(run.stdout, /^durable "billing" now has ack_policy explicit$/m);
+    assert.match(run.stdout, /^charged 5 of 5 orders after re-creating the durable$/m);
+  });
 });
