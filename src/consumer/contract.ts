@@ -20,6 +20,16 @@ export const ConsumerMetadata = {
  */
 export const MIN_MAX_EXPIRES_MS = 1_000;
 
+/** What the contract needs to know of the route's stream (`jsm.streams.info`). */
+export interface StreamFacts {
+  /** The stream's subjects: what a durable without a filter consumes. */
+  readonly subjects: readonly string[];
+  /** The stream's `consumer_limits.max_ack_pending` (2.10+); 0 when it has none. */
+  readonly maxAckPendingLimit: number;
+}
+
+const UNKNOWN_STREAM: StreamFacts = { subjects: [], maxAckPendingLimit: 0 };
+
 /** One engine-owned consumer setting that differs from what the route needs (set by an update). */
 export interface ConfigChange {
   readonly field: string;
@@ -66,11 +76,26 @@ interface OwnedFields {
   readonly metadata?: Record<string, string>;
 }
 
-function ownedFields(spec: JetStreamRouteSpec, server: ServerVersion): OwnedFields {
+/**
+ * The route's `max_ack_pending`. The default is lowered to the stream's consumer limit (the
+ * server refuses a consumer above it); a value the user set is sent as is, so the server's
+ * refusal names the limit (ErrConsumerConfigRejected) rather than the route running on less.
+ */
+function maxAckPendingFor(spec: JetStreamRouteSpec, stream: StreamFacts): number {
+  const limit = stream.maxAckPendingLimit;
+  if (spec.maxAckPendingSet || limit <= 0) return spec.maxAckPending;
+  return Math.min(spec.maxAckPending, limit);
+}
+
+function ownedFields(
+  spec: JetStreamRouteSpec,
+  server: ServerVersion,
+  stream: StreamFacts,
+): OwnedFields {
   const owned = {
     ack_wait: millisToNanos(spec.ackWaitMs),
     max_deliver: -1,
-    max_ack_pending: spec.maxAckPending,
+    max_ack_pending: maxAckPendingFor(spec, stream),
   };
   if (!versionAtLeast(server, FILTER_SUBJECTS_SINCE)) return owned;
   const metadata = {
@@ -86,7 +111,8 @@ function ownedFields(spec: JetStreamRouteSpec, server: ServerVersion): OwnedFiel
  * - `max_deliver` is -1: the engine counts deliveries itself and dead-letters at the route's
  *   `maxDeliver`. A server-side cap would silently strand a message whose dead-letter publish
  *   failed on its last delivery; with no cap it comes back and the dead letter is tried again.
- * - `max_ack_pending` is the route's `maxAckPending`: a cap over every process on the durable.
+ * - `max_ack_pending` is the route's `maxAckPending`: a cap over every process on the durable
+ *   (the default within the stream's consumer limit).
  * - No `backoff` list: it applies only to ack timeouts and forces `ack_wait` to its first
  *   entry (2.10+); retry delays are computed by the engine and sent with `nak(delay)`.
  * - Several subjects go in `filter_subjects` (2.10+); metadata is stamped on 2.10+.
@@ -94,13 +120,14 @@ function ownedFields(spec: JetStreamRouteSpec, server: ServerVersion): OwnedFiel
 export function desiredConsumerConfig(
   spec: JetStreamRouteSpec,
   server: ServerVersion,
+  stream: StreamFacts = UNKNOWN_STREAM,
 ): Partial<ConsumerConfig> {
   return {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ...filterFields(spec.subjects),
-    ...ownedFields(spec, server),
+    ...ownedFields(spec, server, stream),
   };
 }
 
@@ -144,7 +171,7 @@ function conflictsOf(
   current: Partial<ConsumerConfig>,
   spec: JetStreamRouteSpec,
   server: ServerVersion,
-  streamSubjects: readonly string[],
+  stream: StreamFacts,
 ): ConsumerConflict[] {
   const found: ConsumerConflict[] = [];
   if (current.deliver_subject) {
@@ -171,7 +198,7 @@ function conflictsOf(
       why: "it delivers at the pace the messages were published, and replay_policy cannot be updated",
     });
   }
-  if (!filterMatches(current, spec.subjects, streamSubjects)) {
+  if (!filterMatches(current, spec.subjects, stream.subjects)) {
     found.push(filterConflict(current, spec.subjects, server));
   }
   if ((current.priority_groups?.length ?? 0) > 0) {
@@ -218,17 +245,16 @@ function changesOf(current: Partial<ConsumerConfig>, desired: OwnedFields): Conf
 
 /**
  * Checks an existing durable against the route: what conflicts (the route must not start),
- * what the engine sets, and what to warn about. `streamSubjects`: the stream's
- * subjects, which a durable without a filter consumes.
+ * what the engine sets, and what to warn about.
  */
 export function checkConsumer(
   current: Partial<ConsumerConfig>,
   spec: JetStreamRouteSpec,
   server: ServerVersion,
-  streamSubjects: readonly string[],
+  stream: StreamFacts,
   now: Date = new Date(),
 ): ContractCheck {
-  const desired = ownedFields(spec, server);
+  const desired = ownedFields(spec, server, stream);
   const changes = changesOf(current, desired);
   const update: Partial<ConsumerConfig> = {
     ack_wait: desired.ack_wait,
@@ -248,7 +274,7 @@ export function checkConsumer(
     );
   }
   return {
-    conflicts: conflictsOf(current, spec, server, streamSubjects),
+    conflicts: conflictsOf(current, spec, server, stream),
     changes,
     update,
     warnings,

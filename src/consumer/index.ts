@@ -8,6 +8,7 @@ export {
   desiredConsumerConfig,
   FILTER_SUBJECTS_SINCE,
   MIN_MAX_EXPIRES_MS,
+  type StreamFacts,
 } from "./contract.js";
 export {
   DeadLetterHeader,

@@ -24,7 +24,7 @@ import {
   checkConsumer,
   desiredConsumerConfig,
   FILTER_SUBJECTS_SINCE,
-  filterOf,
+  type StreamFacts,
 } from "./contract.js";
 import type { DeliverFrom, StreamIdentity } from "./recovery.js";
 
@@ -141,11 +141,12 @@ export async function provisionConsumer(
 ): Promise<Provisioned> {
   requireFilterSubjects(spec, ctx.server);
   try {
+    const stream = await streamFacts(jsm, spec);
     const info = await consumerInfo(jsm, spec);
-    if (info === undefined) return await create(jsm, spec, ctx, ctx.deliver ?? "all", "created");
-    const streamSubjects =
-      filterOf(info.config).length > 0 ? [] : (await jsm.streams.info(spec.stream)).config.subjects;
-    const check = checkConsumer(info.config, spec, ctx.server, streamSubjects);
+    if (info === undefined) {
+      return await create(jsm, spec, { ...ctx, stream }, ctx.deliver ?? "all", "created");
+    }
+    const check = checkConsumer(info.config, spec, ctx.server, stream);
     for (const warning of check.warnings) {
       ctx.logger.warn({ stream: spec.stream, durable: spec.durable }, warning);
     }
@@ -158,7 +159,7 @@ export async function provisionConsumer(
       if (spec.onConsumerConflict === "fail") throw err;
       ctx.logger.warn({ err, durable: spec.durable }, "re-creating the durable consumer");
       await jsm.consumers.delete(spec.stream, spec.durable);
-      return await create(jsm, spec, ctx, "all", "recreated");
+      return await create(jsm, spec, { ...ctx, stream }, "all", "recreated");
     }
     const ackFloor = info.ack_floor.stream_seq;
     if (check.changes.length === 0) {
@@ -195,14 +196,22 @@ async function consumerInfo(
   }
 }
 
+async function streamFacts(jsm: JetStreamManager, spec: JetStreamRouteSpec): Promise<StreamFacts> {
+  const { config } = await jsm.streams.info(spec.stream);
+  return {
+    subjects: config.subjects ?? [],
+    maxAckPendingLimit: config.consumer_limits?.max_ack_pending ?? 0,
+  };
+}
+
 async function create(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
-  ctx: ProvisionContext,
+  ctx: ProvisionContext & { readonly stream: StreamFacts },
   deliver: DeliverFrom,
   result: "created" | "recreated",
 ): Promise<Provisioned> {
-  const desired = desiredConsumerConfig(spec, ctx.server);
+  const desired = desiredConsumerConfig(spec, ctx.server, ctx.stream);
   const config: Partial<ConsumerConfig> =
     deliver === "all"
       ? desired

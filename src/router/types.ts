@@ -131,9 +131,15 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
   readonly prefetch: number;
   /**
    * The consumer's `max_ack_pending`: delivered and unacked messages over every process on the
-   * durable. @default max(1000, concurrency + prefetch)
+   * durable. @default max(1000, concurrency + prefetch), lowered to the stream's
+   * `consumer_limits.max_ack_pending` (2.10+) when that is smaller
    */
   readonly maxAckPending: number;
+  /**
+   * True when withMaxAckPending gave it: a stream consumer limit below it then fails the route
+   * (ErrConsumerConfigRejected) instead of lowering it.
+   */
+  readonly maxAckPendingSet: boolean;
   /** DLQ subject; undefined = no DLQ (final failures are terminated and logged). */
   readonly dlq: string | undefined;
   /** @default "retry" */

@@ -370,6 +370,7 @@ function jetStreamFields(
     backoff,
     prefetch,
     maxAckPending,
+    maxAckPendingSet: draft.values.has(O.MaxAckPending),
     dlq,
     errorPolicy: oneOf(draft, O.ErrorPolicy, ["retry", "terminate"], name),
     onConsumerLost: oneOf(draft, O.OnConsumerLost, ["recreate", "fail"], name),

@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AckPolicy, type ConsumerConfig, ReplayPolicy } from "@nats-io/jetstream";
 import { versionAtLeast } from "../../src/conn/index.js";
-import { ErrConsumerConfigConflict } from "../../src/errors/index.js";
+import { ErrConsumerConfigConflict, ErrConsumerConfigRejected } from "../../src/errors/index.js";
 import {
   ack,
   retry,
   route,
+  withMaxAckPending,
   withOnConsumerConflict,
   withStream,
   withSubject,
@@ -195,4 +196,46 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
     const err = await conflictOf(stream, `${prefix}.a`);
     assert.equal(err.field, "priority_groups");
   });
+
+  it("runs a default route within the stream's consumer limit on max_ack_pending (2.10+)", async (t) => {
+    if (!atLeast([2, 10, 0])) return t.skip("stream consumer limits need nats-server 2.10");
+    const stream = await limitedStream(100);
+    const run = runBroker(conn, (b) =>
+      b.register(route("svc", async () => ack(), withStream(stream), withSubject(`${stream}.a`))),
+    );
+    await run.broker.started();
+    const info = await consumerInfo(conn, stream, "svc");
+    await run.stop();
+    assert.equal(info.config.max_ack_pending, 100);
+  });
+
+  it("fails a route that asks for more than the stream's consumer limit, quoting the server (2.10+)", async (t) => {
+    if (!atLeast([2, 10, 0])) return t.skip("stream consumer limits need nats-server 2.10");
+    const stream = await limitedStream(100);
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "svc",
+          async () => ack(),
+          withStream(stream),
+          withSubject(`${stream}.a`),
+          withMaxAckPending(500),
+        ),
+      ),
+    );
+    const err = await routeFailure(run.done);
+    assert.ok(err.cause instanceof ErrConsumerConfigRejected, String(err.cause));
+    assert.match(err.cause.message, /limit of 100/);
+  });
+
+  async function limitedStream(maxAckPending: number): Promise<string> {
+    const stream = unique("LIM");
+    const jsm = await conn.jetstreamManager();
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`${stream}.>`],
+      consumer_limits: { max_ack_pending: maxAckPending },
+    } as Parameters<typeof jsm.streams.add>[0]);
+    return stream;
+  }
 });

@@ -7,6 +7,7 @@ import {
   ConsumerMetadata,
   checkConsumer,
   desiredConsumerConfig,
+  type StreamFacts,
 } from "../../src/consumer/index.js";
 import {
   ErrDLQLoop,
@@ -21,11 +22,16 @@ import {
   route,
   withDLQ,
   withFanOut,
+  withMaxAckPending,
   withOnConsumerConflict,
   withStream,
   withSubject,
 } from "../../src/router/index.js";
 import { JETROUTE_VERSION } from "../../src/version.js";
+
+function stream(subjects: string[], maxAckPendingLimit = 0): StreamFacts {
+  return { subjects, maxAckPendingLimit };
+}
 
 const V2_9: readonly [number, number, number] = [2, 9, 10];
 const V2_15: readonly [number, number, number] = [2, 15, 1];
@@ -52,7 +58,7 @@ function unfiltered(): Partial<ConsumerConfig> {
 
 describe("consumer contract", () => {
   it("finds nothing to change on a durable that matches the route", () => {
-    const check = checkConsumer(matching(), spec("a.x"), V2_15, ["a.>"]);
+    const check = checkConsumer(matching(), spec("a.x"), V2_15, stream(["a.>"]));
     assert.deepEqual([check.conflicts, check.changes, check.warnings], [[], [], []]);
   });
 
@@ -61,7 +67,7 @@ describe("consumer contract", () => {
       { ...matching(), ack_policy: AckPolicy.All, replay_policy: ReplayPolicy.Original },
       spec("a.x"),
       V2_15,
-      ["a.>"],
+      stream(["a.>"]),
     );
     assert.deepEqual(
       check.conflicts.map((c) => c.field),
@@ -72,18 +78,21 @@ describe("consumer contract", () => {
   it("treats filter_subjects as a set, and no filter as the stream's own subjects", () => {
     const two = spec("a.x", "a.y");
     const reordered = { ...unfiltered(), filter_subjects: ["a.y", "a.x"] };
-    assert.deepEqual(checkConsumer(reordered, two, V2_15, []).conflicts, []);
-    assert.deepEqual(checkConsumer(unfiltered(), spec("a.x"), V2_15, ["a.x"]).conflicts, []);
+    assert.deepEqual(checkConsumer(reordered, two, V2_15, stream([])).conflicts, []);
+    assert.deepEqual(
+      checkConsumer(unfiltered(), spec("a.x"), V2_15, stream(["a.x"])).conflicts,
+      [],
+    );
     assert.equal(
-      checkConsumer(unfiltered(), spec("a.x"), V2_15, ["a.>"]).conflicts[0]?.field,
+      checkConsumer(unfiltered(), spec("a.x"), V2_15, stream(["a.>"])).conflicts[0]?.field,
       "filter_subject",
     );
   });
 
   it("explains a filter change by what the server would do on each side of 2.10", () => {
     const moved = spec("a.y");
-    const old = checkConsumer(matching(), moved, V2_9, []).conflicts[0];
-    const current = checkConsumer(matching(), moved, V2_15, []).conflicts[0];
+    const old = checkConsumer(matching(), moved, V2_9, stream([])).conflicts[0];
+    const current = checkConsumer(matching(), moved, V2_15, stream([])).conflicts[0];
     assert.match(old?.why ?? "", /delivers nothing of the new subject/);
     assert.match(current?.why ?? "", /never be delivered/);
   });
@@ -93,7 +102,7 @@ describe("consumer contract", () => {
       { ...matching(), backoff: [1_000_000_000], headers_only: true },
       spec("a.x"),
       V2_15,
-      [],
+      stream([]),
     );
     assert.deepEqual(check.update.backoff, []);
     assert.equal(check.update.headers_only, false);
@@ -109,7 +118,7 @@ describe("consumer contract", () => {
       { ...matching(), metadata: { team: "billing" } },
       spec("a.x"),
       V2_15,
-      [],
+      stream([]),
     );
     assert.deepEqual(check.update.metadata, {
       team: "billing",
@@ -121,9 +130,17 @@ describe("consumer contract", () => {
   it("warns about a durable paused into the future", () => {
     const now = new Date("2026-01-01T00:00:00Z");
     const paused = { ...matching(), pause_until: "2026-01-01T01:00:00Z" };
-    assert.equal(checkConsumer(paused, spec("a.x"), V2_15, [], now).warnings.length, 1);
+    assert.equal(checkConsumer(paused, spec("a.x"), V2_15, stream([]), now).warnings.length, 1);
     const past = { ...matching(), pause_until: "2025-12-31T00:00:00Z" };
-    assert.equal(checkConsumer(past, spec("a.x"), V2_15, [], now).warnings.length, 0);
+    assert.equal(checkConsumer(past, spec("a.x"), V2_15, stream([]), now).warnings.length, 0);
+  });
+
+  it("lowers the default max_ack_pending to the stream's consumer limit, but not a value the user set", () => {
+    assert.equal(desiredConsumerConfig(spec("a.x"), V2_15, stream([], 100)).max_ack_pending, 100);
+    const set = buildRouteSpec(
+      route("svc", async () => ack(), withStream("S"), withSubject("a.x"), withMaxAckPending(500)),
+    ) as JetStreamRouteSpec;
+    assert.equal(desiredConsumerConfig(set, V2_15, stream([], 100)).max_ack_pending, 500);
   });
 
   it("puts one subject in filter_subject and several in filter_subjects", () => {
