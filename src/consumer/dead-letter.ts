@@ -133,7 +133,15 @@ function failure(
   );
 }
 
-/** True when the server understands `+TERM <reason>` (2.10.4 and later). */
+/**
+ * True when the server understands `+TERM <reason>`: 2.10.4 and later. nats-server parses a
+ * reason after `+TERM` (`bytes.HasPrefix(msg, AckTerm)` in `processAck`, server/consumer.go) and
+ * puts it in the `MSG_TERMINATED` advisory since commit c7a1445 ("Extend the term advisory with a
+ * reason"), first tagged v2.10.4. Before it the body had to equal `+TERM` exactly, so a term
+ * with a reason matched no case and was ignored: the message came back after ack wait (measured
+ * on 2.9.10; honoured on 2.10.27 and 2.15.1). nats.js documents 2.11, which is only conservative.
+ * See docs/internals.md, "Terminating with a reason".
+ */
 export function supportsTermReason(version: readonly [number, number, number]): boolean {
   const [major, minor, patch] = version;
   if (major !== 2) return major > 2;

@@ -13,7 +13,7 @@ export interface SettlerDeps {
   readonly spec: JetStreamRouteSpec;
   readonly stats: StatsCounter;
   readonly guard: ReplayGuard;
-  /** `term(reason)` only where the server honours it (>= 2.10.4); 2.9 ignores `+TERM <reason>`. */
+  /** `term(reason)` only where the server honours it (>= 2.10.4); older ones ignore `+TERM <reason>` whole. */
   readonly termWithReason: boolean;
   readonly log: Logger;
   /** A dead letter that can never be stored: the route must stop (the message is not lost). */

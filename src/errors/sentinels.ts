@@ -96,7 +96,10 @@ export class ErrInvalidSubject extends JetrouteError<typeof ErrorCode.InvalidSub
   }
 }
 
-/** Subjects requested for a stream already belong to another stream. */
+/**
+ * Subjects requested for a stream already belong to another stream, or partly overlap one of the
+ * stream's own subjects without either covering the other (then `otherStream` is the stream).
+ */
 export class ErrSubjectOverlap extends JetrouteError<typeof ErrorCode.SubjectOverlap> {
   readonly stream: string;
   readonly otherStream: string;

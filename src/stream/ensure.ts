@@ -24,7 +24,7 @@ import {
   type StreamSpec,
   validateStreamName,
 } from "./options.js";
-import { findOverlaps, type StreamSubjects } from "./overlap.js";
+import { findOverlaps, planSubjects, type StreamSubjects, type SubjectPlan } from "./overlap.js";
 
 // JetStream API error codes this module reacts to (see NATS-NOTES.md).
 const OVERLAP = 10065;
@@ -38,7 +38,12 @@ type Changes = Record<string, { from: unknown; to: unknown }>;
  * Creates the stream, or updates it to match, or does nothing when it already matches. Safe to
  * call on every start of every instance.
  *
- * - Subjects are only ever added: the stream keeps the ones it has (existing ∪ requested).
+ * - Subjects are only ever added: the stream keeps capturing what it captured (existing ∪
+ *   requested). A requested subject the stream's own subjects already cover (`orders.created`
+ *   or `orders.*` under `orders.>`) is nothing to do (logged at debug); a requested wider one
+ *   (`orders.>` on a stream with `orders.*`) replaces the subjects it covers. One that only
+ *   partly overlaps a subject of the stream (`orders.eu.*` beside `orders.*.created`) throws
+ *   ErrSubjectOverlap naming the stream itself, before anything is sent.
  * - Only the fields given as options are compared; the rest keep their current values.
  * - Requested subjects captured by another stream throw ErrSubjectOverlap naming that stream
  *   (or are skipped with `withSkipCoveredSubjects()`).
@@ -137,22 +142,17 @@ async function ensureOnce(
   log: Logger,
 ): Promise<StreamInfo> {
   const current = await readInfo(jsm, spec.name);
-  const owned = new Set(current?.config.subjects ?? []);
-  const wanted = await withoutCovered(
-    jsm,
-    spec,
-    log,
-    spec.subjects.filter((s) => !owned.has(s)),
-  );
+  const own = current?.config.subjects ?? [];
+  const plan = await fitSubjects(jsm, spec, log, own);
 
   if (!current) {
-    const config = createConfig(spec, wanted);
+    const config = createConfig(spec, plan.subjects);
     const info = await jsm.streams.add(config);
     log.info({ config }, "stream created");
     return info;
   }
 
-  const { update, changes } = diff(current.config, spec, wanted);
+  const { update, changes } = diff(current.config, spec, plan);
   if (Object.keys(changes).length === 0) {
     log.debug({}, "stream unchanged");
     return current;
@@ -160,6 +160,34 @@ async function ensureOnce(
   const info = await jsm.streams.update(spec.name, update);
   log.info({ changes }, "stream updated");
   return info;
+}
+
+/**
+ * The stream's subjects once the requested ones are in: those it already captures with its own
+ * subjects (`s.x` under `s.>`) are nothing to do, a wider one replaces the subjects it covers,
+ * one that only partly overlaps a subject of the stream throws ErrSubjectOverlap naming the
+ * stream itself (the server would refuse the update), and those another stream captures throw
+ * ErrSubjectOverlap (or are skipped with `withSkipCoveredSubjects()`).
+ */
+async function fitSubjects(
+  jsm: JetStreamManager,
+  spec: StreamSpec,
+  log: Logger,
+  own: readonly string[],
+): Promise<SubjectPlan> {
+  const plan = planSubjects(own, spec.subjects);
+  if (plan.covered.length > 0) {
+    log.debug({ covered: plan.covered }, "requested subjects already covered");
+  }
+  if (plan.conflicts.length > 0) {
+    throw new ErrSubjectOverlap(
+      spec.name,
+      spec.name,
+      plan.conflicts.map((c) => c.subject),
+    );
+  }
+  const wanted = await withoutCovered(jsm, spec, log, plan.added);
+  return wanted.length === plan.added.length ? plan : planSubjects(own, wanted);
 }
 
 /** The requested new subjects minus those another stream captures (or ErrSubjectOverlap). */
@@ -237,12 +265,12 @@ function managedFields(spec: StreamSpec): Partial<StreamConfig> {
 function diff(
   current: StreamConfig,
   spec: StreamSpec,
-  newSubjects: readonly string[],
+  plan: SubjectPlan,
 ): { update: Partial<StreamUpdateConfig>; changes: Changes } {
   const update: Partial<StreamConfig> = {};
   const changes: Changes = {};
-  if (newSubjects.length > 0) {
-    update.subjects = [...(current.subjects ?? []), ...newSubjects];
+  if (plan.added.length > 0) {
+    update.subjects = [...plan.subjects];
     changes.subjects = { from: current.subjects ?? [], to: update.subjects };
   }
   const wanted = managedFields(spec);

@@ -21,8 +21,13 @@ export {
   withSubjects,
 } from "./options.js";
 export {
+  type CoveredSubject,
   findOverlaps,
+  planSubjects,
   type StreamOverlap,
   type StreamSubjects,
+  type SubjectConflict,
+  type SubjectPlan,
+  subjectCovers,
   subjectsOverlap,
 } from "./overlap.js";

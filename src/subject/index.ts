@@ -1,4 +1,5 @@
 export {
+  subjectCovers,
   subjectMatches,
   subjectsOverlap,
   validateFilterSubject,

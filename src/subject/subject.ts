@@ -103,3 +103,28 @@ export function subjectsOverlap(a: string, b: string): boolean {
   }
   return x.length === y.length;
 }
+
+/**
+ * True when `pattern` covers `subject`: every literal subject `subject` matches, `pattern`
+ * matches too (either may hold wildcards). `*` covers any one token, `*` included but not `>`;
+ * `>` covers one or more trailing tokens, wildcards included. nats-server's
+ * `subjectIsSubsetMatch(subject, pattern)` (`server/sublist.go`), used to tell whether a stream
+ * already captures a subject.
+ * @example subjectCovers("orders.>", "orders.*") // true
+ * subjectCovers("orders.*", "orders.>") // false
+ * subjectCovers("orders.*", "orders.eu.created") // false
+ */
+export function subjectCovers(pattern: string, subject: string): boolean {
+  const p = pattern.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    const t = p[i];
+    // `>` needs one token or more at i, whatever they are.
+    if (t === ">") return s.length > i;
+    const u = s[i];
+    // `>` in the subject may stand for several tokens: only a `>` in the pattern covers it.
+    if (u === undefined || u === ">") return false;
+    if (t !== "*" && (u === "*" || t !== u)) return false;
+  }
+  return p.length === s.length;
+}
