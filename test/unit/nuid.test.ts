@@ -32,7 +32,8 @@ describe(`nuid on Node ${process.versions.node}`, () => {
   });
 
   it("stays unique and well-formed across a sequence rollover", () => {
-    const n = new Nuid();
+    // The generator's sequence fields are public in nuid's implementation class, not in its type.
+    const n = new Nuid() as Nuid & { seqHi: number; seqLo: number };
     const first = n.next();
     // Park the 62^10 sequence (two 32-bit halves) just below its end: the next id rolls the
     // prefix over, the path that uses BigInt-derived bounds.
