@@ -27,7 +27,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { cacheDir, isExecutable, log, run } from "./lib/cache.mjs";
 
@@ -38,6 +38,7 @@ export const SUITES = [
   { suite: "sid", expected: "2.15.1" },
 ];
 
+const EXTRA_DIRS = ["/usr/sbin", "/usr/local/sbin", "/usr/local/bin", "/usr/bin"];
 const KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 const MIRROR = process.env.JETROUTE_DEBIAN_MIRROR || "http://deb.debian.org/debian";
 const NAMES = SUITES.flatMap((s) => [s.expected, majorMinor(s.expected), s.suite]).join(", ");
@@ -61,6 +62,18 @@ export function suiteFor(name) {
 export function cachedNatsServer(name) {
   const bin = join(cacheDir(), "nats-server", name, "nats-server");
   return isExecutable(bin) ? bin : undefined;
+}
+
+/**
+ * The server the tests use without NATS_SERVER_VERSION (src/testing/binary.ts's order:
+ * NATS_SERVER_BIN, PATH, Debian's /usr/sbin): `{ bin, version }`, or undefined.
+ */
+export function defaultNatsServer() {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+  const bin = [process.env.NATS_SERVER_BIN, ...dirs.map((d) => join(d, "nats-server"))].find(
+    (p) => p && isExecutable(p),
+  );
+  return bin ? { bin, version: natsServerVersion(bin) } : undefined;
 }
 
 /** `nats-server --version` -> "2.15.1". */
