@@ -122,8 +122,9 @@ describe("scripts/nats-server.mjs", () => {
   fakeServer(join(cache, "nats-server", "2.10.27", "nats-server"), "2.10.27");
   symlinkSync("2.10.27", join(cache, "nats-server", "trixie"));
   // An unreachable mirror: any attempt to use the network fails the run.
+  const { NATS_SERVER_BIN: _, ...inherited } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     JETROUTE_CACHE_DIR: cache,
     JETROUTE_DEBIAN_MIRROR: "http://127.0.0.1:9/debian",
     JETROUTE_QUIET: "1",
