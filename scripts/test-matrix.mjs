@@ -77,7 +77,7 @@ function parse(argv) {
  * Fetches what the plan needs, then lists its legs: one row per (server, node). A row's server is
  * `{ version, bin, isDefault? }`; the default one runs without NATS_SERVER_VERSION.
  */
-function resolve(plan) {
+function prepare(plan) {
   const rows = [];
   const warnings = [];
   for (const p of plan) {
@@ -192,7 +192,7 @@ async function main(argv) {
   }
   let resolved;
   try {
-    resolved = resolve(opts.plan);
+    resolved = prepare(opts.plan);
   } catch (err) {
     console.error(`test matrix: cannot set up: ${err.message}`);
     return 1;
