@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes sure a nats-server binary is available for tests, the demo and benchmarks.
-// Order: NATS_SERVER_BIN, PATH, Debian's /usr/sbin; else `apt-get install nats-server` when root;
-// else exit 1 saying exactly how to install it. Only Debian's package registry is used.
+// Order: NATS_SERVER_BIN, then NATS_SERVER_VERSION (fetched into the cache by nats-server.mjs),
+// then PATH, Debian's /usr/sbin; else `apt-get install nats-server` when root; else exit 1 saying
+// exactly how to install it. The order is src/testing/binary.ts's. Only Debian's archive is used.
 import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -33,6 +34,24 @@ function version(bin) {
 }
 
 let bin = find();
+if (!process.env.NATS_SERVER_BIN && process.env.NATS_SERVER_VERSION) {
+  const { cachedNatsServer, ensureNatsServer } = await import("./nats-server.mjs");
+  try {
+    const r = ensureNatsServer(process.env.NATS_SERVER_VERSION);
+    if (r.warning) console.error(`WARNING: ${r.warning}`);
+    // binary.ts looks the name up in the cache, so it must be there under that name.
+    bin = cachedNatsServer(process.env.NATS_SERVER_VERSION);
+    if (!bin) {
+      console.error(
+        `NATS_SERVER_VERSION=${process.env.NATS_SERVER_VERSION} is not cached; set it to ${r.version}`,
+      );
+      process.exit(1);
+    }
+  } catch (err) {
+    console.error(`NATS_SERVER_VERSION=${process.env.NATS_SERVER_VERSION}: ${err.message}`);
+    process.exit(1);
+  }
+}
 if (!bin) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot) {

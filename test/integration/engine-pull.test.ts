@@ -20,6 +20,7 @@ import {
   publishMany,
   routeFailure,
   runBroker,
+  swapConsumer,
   unique,
   until,
   useConnection,
@@ -140,9 +141,7 @@ describe("JetStream engine: the engine owns the pull", { timeout: 90_000 }, asyn
       b.register(route(name, async () => {}, withStream(stream), withSubject(`${prefix}.>`))),
     );
     await run.broker.started();
-    const jsm = await conn.jetstreamManager();
-    await jsm.consumers.delete(stream, name);
-    await jsm.consumers.add(stream, {
+    await swapConsumer(conn, stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
       filter_subject: `${prefix}.>`,

@@ -21,6 +21,7 @@ import {
   makeStream,
   publishMany,
   runBroker,
+  swapConsumer,
   unique,
   until,
   useConnection,
@@ -118,10 +119,8 @@ describe("JetStream engine: resilience", { timeout: 30_000 }, async () => {
     await until(() => jsStats(run.broker, "replayed").ackFloor === 20);
     // Swap the durable for one that starts from the beginning before the engine can recreate
     // it: the server now sends 1..20 again, all of them at or below the floor the engine knows.
-    const jsm = await conn.jetstreamManager();
     const { config } = await consumerInfo(conn, stream, "replayed");
-    await jsm.consumers.delete(stream, "replayed");
-    await jsm.consumers.add(stream, { ...config, deliver_policy: DeliverPolicy.All });
+    await swapConsumer(conn, stream, { ...config, deliver_policy: DeliverPolicy.All });
     await until(() => jsStats(run.broker, "replayed").replaysSkipped === 20);
     await until(async () => (await consumerInfo(conn, stream, "replayed")).num_ack_pending === 0);
     await run.stop();

@@ -2,7 +2,12 @@
 // and a logger that records lines.
 import assert from "node:assert/strict";
 import { after } from "node:test";
-import type { ConsumerInfo, StoredMsg } from "@nats-io/jetstream";
+import {
+  type ConsumerConfig,
+  type ConsumerInfo,
+  JetStreamApiError,
+  type StoredMsg,
+} from "@nats-io/jetstream";
 import { Broker, type BrokerOption, withConnection } from "../../src/broker/index.js";
 import { connect, withServers } from "../../src/conn/index.js";
 import type { Connection } from "../../src/conn/types.js";
@@ -123,5 +128,27 @@ export async function storedMessages(conn: Connection, stream: string): Promise<
 }
 
 import { gate, type LogLine, recordingLogger, until } from "../helpers/index.js";
+
+/**
+ * Deletes a durable and adds `config` under its name. The running route may recreate the durable
+ * between the two (2.10+ then refuse the add with 10148; 2.9 refuses to change its deliver
+ * policy): delete and add again until ours is the one that stands.
+ */
+export async function swapConsumer(
+  conn: Connection,
+  stream: string,
+  config: Partial<ConsumerConfig>,
+): Promise<void> {
+  const jsm = await conn.jetstreamManager();
+  for (let attempt = 1; ; attempt++) {
+    await jsm.consumers.delete(stream, config.durable_name ?? "").catch(() => {});
+    try {
+      await jsm.consumers.add(stream, config);
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || attempt === 20) throw err;
+    }
+  }
+}
 
 export { gate, type LogLine, recordingLogger, until };
