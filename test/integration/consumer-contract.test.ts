@@ -17,7 +17,7 @@ import {
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
-  makeStream,
+  existingDurable,
   publishMany,
   routeFailure,
   runBroker,
@@ -32,21 +32,6 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
   const server = await useServer();
   const conn = await useConnection(server.url);
   const atLeast = (v: readonly [number, number, number]) => versionAtLeast(conn.serverVersion(), v);
-
-  /** A stream with `count` messages on `<prefix>.a` and a durable made by "someone else". */
-  async function existing(config: Partial<ConsumerConfig>, count = 0) {
-    const stream = unique("CON");
-    const prefix = await makeStream(conn, stream);
-    await publishMany(conn, `${prefix}.a`, count);
-    const jsm = await conn.jetstreamManager();
-    await jsm.consumers.add(stream, {
-      durable_name: "svc",
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: `${prefix}.a`,
-      ...config,
-    });
-    return { stream, prefix };
-  }
 
   /** Runs route "svc" on the durable and returns the conflict it failed with. */
   async function conflictOf(stream: string, subject: string): Promise<ErrConsumerConfigConflict> {
@@ -75,7 +60,7 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
 
   for (const policy of [AckPolicy.All, AckPolicy.None]) {
     it(`fails a route on a durable with ack_policy "${policy}", naming the field, both values and the fix`, async () => {
-      const { stream, prefix } = await existing({ ack_policy: policy }, 3);
+      const { stream, prefix } = await existingDurable(conn, { ack_policy: policy }, 3);
       const err = await conflictOf(stream, `${prefix}.a`);
       assert.equal(err.field, "ack_policy");
       assert.deepEqual(
@@ -91,7 +76,7 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
   }
 
   it("re-creates a durable with ack_policy none when asked, and every failed message is retried", async () => {
-    const { stream, prefix } = await existing({ ack_policy: AckPolicy.None }, 40);
+    const { stream, prefix } = await existingDurable(conn, { ack_policy: AckPolicy.None }, 40);
     const done = new Set<number>();
     const run = runBroker(conn, (b) =>
       b.register(
@@ -119,7 +104,7 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
   });
 
   it("fails a route whose subject differs from the durable's filter, rather than moving it", async () => {
-    const { stream, prefix } = await existing({}, 2);
+    const { stream, prefix } = await existingDurable(conn, {}, 2);
     const err = await conflictOf(stream, `${prefix}.b`);
     assert.equal(err.field, "filter_subject");
     assert.deepEqual(
@@ -131,7 +116,7 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
   });
 
   it("moves a durable to a new subject by re-creating it, delivering the new subject's stored messages", async () => {
-    const { stream, prefix } = await existing({}, 0);
+    const { stream, prefix } = await existingDurable(conn, {}, 0);
     await publishMany(conn, `${prefix}.b`, 5);
     const seen: number[] = [];
     const run = runBroker(conn, (b) =>
@@ -154,19 +139,23 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
   });
 
   it("fails a route on a push durable", async () => {
-    const { stream, prefix } = await existing({ deliver_subject: unique("push.inbox") });
+    const { stream, prefix } = await existingDurable(conn, {
+      deliver_subject: unique("push.inbox"),
+    });
     const err = await conflictOf(stream, `${prefix}.a`);
     assert.equal(err.field, "deliver_subject");
   });
 
   it("fails a route on a durable that replays at the original pace", async () => {
-    const { stream, prefix } = await existing({ replay_policy: ReplayPolicy.Original });
+    const { stream, prefix } = await existingDurable(conn, {
+      replay_policy: ReplayPolicy.Original,
+    });
     const err = await conflictOf(stream, `${prefix}.a`);
     assert.equal(err.field, "replay_policy");
   });
 
   it("fails a route on a durable whose max_expires is too short to pull with, saying how to raise it", async () => {
-    const { stream, prefix } = await existing({ max_expires: 500_000_000 });
+    const { stream, prefix } = await existingDurable(conn, { max_expires: 500_000_000 });
     const err = await conflictOf(stream, `${prefix}.a`);
     assert.equal(err.field, "max_expires");
     assert.match(err.message, /--max-pull-expire/);
@@ -174,14 +163,9 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
 
   it("fails a route whose subjects differ from a durable's filter_subjects (2.10+)", async (t) => {
     if (!atLeast([2, 10, 0])) return t.skip("filter_subjects needs nats-server 2.10");
-    const stream = unique("CON");
-    const prefix = await makeStream(conn, stream);
-    const jsm = await conn.jetstreamManager();
-    await jsm.consumers.add(stream, {
-      durable_name: "svc",
-      ack_policy: AckPolicy.Explicit,
-      filter_subjects: [`${prefix}.a`, `${prefix}.b`],
-    });
+    const { stream, prefix } = await existingDurable(conn, (p) => ({
+      filter_subjects: [`${p}.a`, `${p}.b`],
+    }));
     const err = await conflictOf(stream, `${prefix}.a`);
     assert.equal(err.field, "filter_subjects");
     assert.deepEqual(err.conflicts[0]?.current, [`${prefix}.a`, `${prefix}.b`]);
@@ -189,7 +173,7 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
 
   it("fails a route on a durable with priority groups (2.11+)", async (t) => {
     if (!atLeast([2, 11, 0])) return t.skip("priority groups need nats-server 2.11");
-    const { stream, prefix } = await existing({
+    const { stream, prefix } = await existingDurable(conn, {
       priority_groups: ["jobs"],
       priority_policy: "overflow",
     } as Partial<ConsumerConfig>);

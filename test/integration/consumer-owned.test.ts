@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AckPolicy, type ConsumerConfig } from "@nats-io/jetstream";
+import { AckPolicy } from "@nats-io/jetstream";
 import { versionAtLeast } from "../../src/conn/index.js";
 import { ConsumerMetadata } from "../../src/consumer/index.js";
 import { ErrServerUnsupported } from "../../src/errors/index.js";
@@ -20,6 +20,7 @@ import { JETROUTE_VERSION } from "../../src/version.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import {
   consumerInfo,
+  existingDurable,
   makeStream,
   publishMany,
   routeFailure,
@@ -38,25 +39,12 @@ describe("consumer contract: the engine's settings on an existing durable", {
   const conn = await useConnection(server.url);
   const since210 = versionAtLeast(conn.serverVersion(), [2, 10, 0]);
 
-  async function existing(config: Partial<ConsumerConfig>) {
-    const stream = unique("OWN");
-    const prefix = await makeStream(conn, stream);
-    const jsm = await conn.jetstreamManager();
-    await jsm.consumers.add(stream, {
-      durable_name: "svc",
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: `${prefix}.a`,
-      ...config,
-    });
-    return { stream, prefix };
-  }
-
   function svc(stream: string, subject: string, handler: Handler = async () => ack()) {
     return route("svc", handler, withStream(stream), withSubject(subject));
   }
 
   it("clears a durable's backoff list and sets the route's ack wait", async () => {
-    const { stream, prefix } = await existing({
+    const { stream, prefix } = await existingDurable(conn, {
       backoff: [1_000_000_000, 2_000_000_000],
       max_deliver: 5,
       ack_wait: 1_000_000_000,
@@ -86,7 +74,7 @@ describe("consumer contract: the engine's settings on an existing durable", {
   });
 
   it("runs a handler longer than the durable's old backoff once, across two instances", async () => {
-    const { stream, prefix } = await existing({
+    const { stream, prefix } = await existingDurable(conn, {
       backoff: [1_000_000_000, 2_000_000_000],
       max_deliver: 5,
       ack_wait: 1_000_000_000,
@@ -116,7 +104,7 @@ describe("consumer contract: the engine's settings on an existing durable", {
   });
 
   it("turns headers_only off, so handlers get the payload", async () => {
-    const { stream, prefix } = await existing({ headers_only: true });
+    const { stream, prefix } = await existingDurable(conn, { headers_only: true });
     const bodies: string[] = [];
     const run = runBroker(conn, (b) =>
       b.register(
@@ -133,7 +121,7 @@ describe("consumer contract: the engine's settings on an existing durable", {
   });
 
   it("keeps the settings the engine does not own", async () => {
-    const { stream, prefix } = await existing({
+    const { stream, prefix } = await existingDurable(conn, {
       description: "made by ops",
       max_batch: 7,
       ack_wait: 5_000_000_000,
@@ -165,7 +153,7 @@ describe("consumer contract: the engine's settings on an existing durable", {
 
   it("stamps the route and jetroute version in the durable's metadata, keeping the user's keys (2.10+)", async (t) => {
     if (!since210) return t.skip("consumer metadata needs nats-server 2.10");
-    const { stream, prefix } = await existing({ metadata: { team: "billing" } });
+    const { stream, prefix } = await existingDurable(conn, { metadata: { team: "billing" } });
     const run = runBroker(conn, (b) => b.register(svc(stream, `${prefix}.a`)));
     await run.broker.started();
     const info = await consumerInfo(conn, stream, "svc");
@@ -216,14 +204,9 @@ describe("consumer contract: the engine's settings on an existing durable", {
 
   it("runs on a durable someone made with the same filter_subjects, in any order (2.10+)", async (t) => {
     if (!since210) return t.skip("filter_subjects needs nats-server 2.10");
-    const stream = unique("OWN");
-    const prefix = await makeStream(conn, stream);
-    const jsm = await conn.jetstreamManager();
-    await jsm.consumers.add(stream, {
-      durable_name: "svc",
-      ack_policy: AckPolicy.Explicit,
-      filter_subjects: [`${prefix}.a`, `${prefix}.b`],
-    });
+    const { stream, prefix } = await existingDurable(conn, (p) => ({
+      filter_subjects: [`${p}.a`, `${p}.b`],
+    }));
     let handled = 0;
     const run = runBroker(conn, (b) =>
       b.register(

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after } from "node:test";
 import {
+  AckPolicy,
   type ConsumerConfig,
   type ConsumerInfo,
   JetStreamApiError,
@@ -128,6 +129,30 @@ export async function storedMessages(conn: Connection, stream: string): Promise<
 }
 
 import { gate, type LogLine, recordingLogger, until } from "../helpers/index.js";
+
+/**
+ * A stream with `count` messages on `<prefix>.a` and a durable "svc" made by "someone else":
+ * explicit ack, filtered on `<prefix>.a` (unless `config` has `filter_subjects`), then `config`.
+ */
+export async function existingDurable(
+  conn: Connection,
+  config: Partial<ConsumerConfig> | ((prefix: string) => Partial<ConsumerConfig>),
+  count = 0,
+): Promise<{ stream: string; prefix: string }> {
+  const stream = unique("DUR");
+  const prefix = await makeStream(conn, stream);
+  await publishMany(conn, `${prefix}.a`, count);
+  const extra = typeof config === "function" ? config(prefix) : config;
+  const filter = extra.filter_subjects === undefined ? { filter_subject: `${prefix}.a` } : {};
+  const jsm = await conn.jetstreamManager();
+  await jsm.consumers.add(stream, {
+    durable_name: "svc",
+    ack_policy: AckPolicy.Explicit,
+    ...filter,
+    ...extra,
+  });
+  return { stream, prefix };
+}
 
 /**
  * Deletes a durable and adds `config` under its name. The running route may recreate the durable
