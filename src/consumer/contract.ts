@@ -1,8 +1,15 @@
-import { AckPolicy, type ConsumerConfig, DeliverPolicy, ReplayPolicy } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  ReplayPolicy,
+  RetentionPolicy,
+} from "@nats-io/jetstream";
 import { type ServerVersion, versionAtLeast } from "../conn/index.js";
 import { millisToNanos, nanosToMillis } from "../duration/index.js";
 import type { ConsumerConflict } from "../errors/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import { subjectCovers } from "../subject/index.js";
 import { JETROUTE_VERSION } from "../version.js";
 
 /** nats-server 2.10 added `filter_subjects` and consumer `metadata`. */
@@ -24,11 +31,19 @@ export const MIN_MAX_EXPIRES_MS = 1_000;
 export interface StreamFacts {
   /** The stream's subjects: what a durable without a filter consumes. */
   readonly subjects: readonly string[];
+  readonly retention: RetentionPolicy;
   /** The stream's `consumer_limits.max_ack_pending` (2.10+); 0 when it has none. */
   readonly maxAckPendingLimit: number;
+  /** The stream's `consumer_limits.inactive_threshold` in ns (2.10+); 0 when it has none. */
+  readonly inactiveThresholdLimit: number;
 }
 
-const UNKNOWN_STREAM: StreamFacts = { subjects: [], maxAckPendingLimit: 0 };
+const UNKNOWN_STREAM: StreamFacts = {
+  subjects: [],
+  retention: RetentionPolicy.Limits,
+  maxAckPendingLimit: 0,
+  inactiveThresholdLimit: 0,
+};
 
 /** One engine-owned consumer setting that differs from what the route needs (set by an update). */
 export interface ConfigChange {
@@ -73,6 +88,11 @@ interface OwnedFields {
   readonly ack_wait: number;
   readonly max_deliver: number;
   readonly max_ack_pending: number;
+  /**
+   * 0: never deleted for inactivity (a durable deleted while the service is down comes back
+   * from the stream's first message). A stream consumer limit (2.10+) is forced by the server.
+   */
+  readonly inactive_threshold: number;
   readonly metadata?: Record<string, string>;
 }
 
@@ -96,6 +116,7 @@ function ownedFields(
     ack_wait: millisToNanos(spec.ackWaitMs),
     max_deliver: -1,
     max_ack_pending: maxAckPendingFor(spec, stream),
+    inactive_threshold: stream.inactiveThresholdLimit,
   };
   if (!versionAtLeast(server, FILTER_SUBJECTS_SINCE)) return owned;
   const metadata = {
@@ -137,7 +158,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * True when the durable's filter selects what the route consumes: the same subjects in any
- * order, or no filter on a stream whose subjects are exactly the route's (or a route on `>`).
+ * order, or no filter when the route's subjects cover every subject the stream stores (all a
+ * durable without a filter gets, as `orders.*` on a stream of `orders.a`, `orders.b`).
  */
 export function filterMatches(
   current: Partial<ConsumerConfig>,
@@ -146,7 +168,11 @@ export function filterMatches(
 ): boolean {
   const filter = filterOf(current);
   if (filter.length > 0) return sameSet(filter, subjects);
-  return sameSet(subjects, [">"]) || sameSet(subjects, streamSubjects);
+  if (subjects.includes(">")) return true;
+  return (
+    streamSubjects.length > 0 &&
+    streamSubjects.every((s) => subjects.some((r) => subjectCovers(r, s)))
+  );
 }
 
 function filterConflict(
@@ -156,11 +182,13 @@ function filterConflict(
 ): ConsumerConflict {
   const multi = (current.filter_subjects?.length ?? 0) > 0;
   const why = versionAtLeast(server, FILTER_SUBJECTS_SINCE)
-    ? "an in-place filter update keeps the durable's position, so messages of the new subjects already stored would never be delivered"
+    ? "an in-place filter update keeps the durable's position, so stored messages the old filter did not select would never be delivered"
     : "nats-server 2.9 accepts an in-place filter update but then delivers nothing of the new subject";
   return {
     field: multi ? "filter_subjects" : "filter_subject",
-    current: multi ? current.filter_subjects : (current.filter_subject ?? ""),
+    current: multi
+      ? current.filter_subjects
+      : current.filter_subject || "none (every subject of the stream)",
     wanted: subjects.length === 1 ? subjects[0] : subjects,
     why,
   };
@@ -174,6 +202,14 @@ function conflictsOf(
   stream: StreamFacts,
 ): ConsumerConflict[] {
   const found: ConsumerConflict[] = [];
+  if (!current.durable_name) {
+    found.push({
+      field: "durable_name",
+      current: `none (an ephemeral consumer named "${current.name ?? spec.durable}")`,
+      wanted: spec.durable,
+      why: "the server deletes an ephemeral consumer once it is inactive, and the route would start over from the stream's first message",
+    });
+  }
   if (current.deliver_subject) {
     found.push({
       field: "deliver_subject",
@@ -187,7 +223,10 @@ function conflictsOf(
       field: "ack_policy",
       current: current.ack_policy,
       wanted: AckPolicy.Explicit,
-      why: "jetroute settles each message itself; with any other policy failed messages are never redelivered, and ack_policy cannot be updated",
+      why:
+        current.ack_policy === AckPolicy.None
+          ? "with no acks a failed message is never redelivered, and ack_policy cannot be updated"
+          : "one ack settles every earlier message, so a failed one is lost when a later one succeeds, and ack_policy cannot be updated",
     });
   }
   if (current.replay_policy === ReplayPolicy.Original) {
@@ -230,6 +269,10 @@ function changesOf(current: Partial<ConsumerConfig>, desired: OwnedFields): Conf
       changes.push({ field, from: current[field], to: desired[field] });
     }
   }
+  const inactive = current.inactive_threshold ?? 0;
+  if (inactive !== desired.inactive_threshold) {
+    changes.push({ field: "inactive_threshold", from: inactive, to: desired.inactive_threshold });
+  }
   if ((current.backoff?.length ?? 0) > 0) {
     changes.push({ field: "backoff", from: current.backoff, to: undefined });
   }
@@ -260,6 +303,7 @@ export function checkConsumer(
     ack_wait: desired.ack_wait,
     max_deliver: desired.max_deliver,
     max_ack_pending: desired.max_ack_pending,
+    inactive_threshold: desired.inactive_threshold,
     ...((current.backoff?.length ?? 0) > 0 ? { backoff: [] } : {}),
     ...(current.headers_only === true ? { headers_only: false } : {}),
     ...(desired.metadata === undefined
@@ -267,6 +311,12 @@ export function checkConsumer(
       : { metadata: { ...current.metadata, ...desired.metadata } }),
   };
   const warnings: string[] = [];
+  if (stream.inactiveThresholdLimit > 0) {
+    warnings.push(
+      `the stream's consumer_limits.inactive_threshold (${nanosToMillis(stream.inactiveThresholdLimit)} ms) applies to the durable: ` +
+        "the server deletes it after that long with no pull open, and it comes back from the stream's first message",
+    );
+  }
   const pausedUntil = current.pause_until ? new Date(current.pause_until) : undefined;
   if (pausedUntil !== undefined && pausedUntil > now) {
     warnings.push(

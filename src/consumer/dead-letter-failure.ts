@@ -1,7 +1,7 @@
 import { RetentionPolicy } from "@nats-io/jetstream";
 import type { Connection } from "../conn/types.js";
 import { classifyFailure } from "../producer/classify.js";
-import { isStreamNotFound } from "./provision.js";
+import { isStreamNotFound } from "./stream-checks.js";
 
 /**
  * What a failed DLQ publish means:

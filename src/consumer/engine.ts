@@ -14,13 +14,14 @@ import { Inbound } from "./inbound.js";
 import { startKeepAlive } from "./keep-alive.js";
 import { drainHandlers, type EngineState } from "./lifecycle.js";
 import { LazyChildLogger } from "./message-logger.js";
-import { type PullLimits, provisionConsumer, requireDLQStream } from "./provision.js";
+import { type PullLimits, provisionConsumer } from "./provision.js";
 import { PullSession, pullSettingsFor } from "./pull.js";
 import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import { beforeRun, decideSettlement } from "./settle.js";
 import { Settler } from "./settler.js";
 import type { StatsCounter } from "./stats.js";
+import { requireDLQStream } from "./stream-checks.js";
 import { StreamWatch } from "./stream-watch.js";
 import { PullSupervisor } from "./supervisor.js";
 
@@ -190,7 +191,7 @@ export class JetStreamEngine {
 
   #fail(err: unknown): void {
     if (this.#state.kind === "failed") return;
-    this.#log.error({ err }, "route failed; draining");
+    this.#log.debug({ err }, "route failed; draining");
     this.#enter({ kind: "failed", error: err });
   }
 

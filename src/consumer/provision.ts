@@ -2,7 +2,6 @@ import {
   type ConsumerConfig,
   type ConsumerInfo,
   DeliverPolicy,
-  JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamManager,
 } from "@nats-io/jetstream";
@@ -11,82 +10,22 @@ import { type ServerVersion, versionAtLeast } from "../conn/index.js";
 import { nanosToMillis } from "../duration/index.js";
 import {
   causeText,
-  ErrConsumerConfigConflict,
   ErrConsumerConfigRejected,
-  ErrDLQStreamMissing,
   ErrServerUnsupported,
-  ErrStreamNotFound,
   JetrouteError,
 } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import { desiredConsumerConfig, FILTER_SUBJECTS_SINCE, type StreamFacts } from "./contract.js";
+import { reconcile } from "./reconcile.js";
+import type { DeliverFrom } from "./recovery.js";
 import {
-  checkConsumer,
-  desiredConsumerConfig,
-  FILTER_SUBJECTS_SINCE,
-  type StreamFacts,
-} from "./contract.js";
-import type { DeliverFrom, StreamIdentity } from "./recovery.js";
-
-/** True for the JetStream API's "stream not found" (10059), however the client surfaced it. */
-export function isStreamNotFound(err: unknown): boolean {
-  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
-}
-
-/** True for the JetStream API's "consumer not found" (10014). */
-export function isConsumerNotFound(err: unknown): boolean {
-  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound;
-}
-
-/** The route's stream is gone or was never created: an error that names both. */
-export function streamNotFound(spec: JetStreamRouteSpec, cause?: unknown): Error {
-  return new ErrStreamNotFound(
-    `stream "${spec.stream}" of route "${spec.name}" does not exist`,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-/**
- * The route's stream as the engine tells it apart from a new stream of the same name; fails
- * with ErrStreamNotFound unless it exists.
- */
-export async function requireStream(
-  jsm: JetStreamManager,
-  spec: JetStreamRouteSpec,
-): Promise<StreamIdentity> {
-  try {
-    const { created, config, state } = await jsm.streams.info(spec.stream);
-    return {
-      created,
-      retention: config.retention,
-      firstSeq: state.first_seq,
-      lastSeq: state.last_seq,
-    };
-  } catch (cause) {
-    if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
-    throw cause;
-  }
-}
-
-/**
- * Fails with ErrDLQStreamMissing unless some stream stores the route's DLQ subject: without one,
- * every dead letter would fail to publish and cycle forever, so it is a startup error.
- */
-export async function requireDLQStream(
-  jsm: JetStreamManager,
-  spec: JetStreamRouteSpec,
-): Promise<void> {
-  if (spec.dlq === undefined) return;
-  try {
-    await jsm.streams.find(spec.dlq);
-  } catch (cause) {
-    if (!isStreamNotFound(cause)) throw cause;
-    throw new ErrDLQStreamMissing(
-      `no stream stores DLQ subject "${spec.dlq}" of route "${spec.name}": ${causeText(cause)}`,
-      { cause },
-    );
-  }
-}
+  isConsumerNotFound,
+  isStreamNotFound,
+  requireStoredSubjects,
+  streamFacts,
+  streamNotFound,
+} from "./stream-checks.js";
 
 /** What provisioning did to the durable consumer. */
 export type ProvisionResult = "created" | "updated" | "unchanged" | "recreated";
@@ -107,7 +46,7 @@ export interface Provisioned {
   readonly limits: PullLimits;
 }
 
-function pullLimits(config: Partial<ConsumerConfig>): PullLimits {
+export function pullLimits(config: Partial<ConsumerConfig>): PullLimits {
   return {
     maxBatch: config.max_batch ?? 0,
     maxExpiresMs: nanosToMillis(config.max_expires ?? 0),
@@ -121,18 +60,25 @@ export interface ProvisionContext {
   /**
    * Applies only when the consumer has to be created: `{ startSeq }` starts it there
    * (`deliver_policy: by_start_sequence`) instead of at the stream's first message. The engine
-   * recreating a consumer it was using passes what `recoveryPlan` decides.
+   * recreating a consumer it was using passes what `recoveryPlan` decides, and only then: a
+   * conflict found while recovering always fails the route (withOnConsumerConflict applies at
+   * start), or two instances of different versions would re-create the durable in turn.
    */
   readonly deliver?: DeliverFrom;
 }
 
+/** A create lost to another instance creating the same durable is retried this often. */
+const CREATE_RACES = 3;
+
 /**
  * Makes the route's durable consumer keep the route's contract (src/consumer/contract.ts):
- * creates it when missing; on an existing one, fails with ErrConsumerConfigConflict for a
- * setting the route cannot run with (or deletes and re-creates it with
- * `withOnConsumerConflict("recreate")`), and updates the engine-owned settings with the full
- * config, logging each change as `old -> new`. Several subjects need nats-server 2.10
- * (ErrServerUnsupported below). The server refusing a config is ErrConsumerConfigRejected.
+ * creates it when missing; an existing one is reconciled (reconcile.ts): owned settings
+ * updated, conflicts reported (ErrConsumerConfigConflict) or, at start with
+ * `withOnConsumerConflict("recreate")`, the durable re-created. A create refused because another
+ * instance created the durable first reads it again and reconciles that one. Throws
+ * ErrServerUnsupported for several subjects below 2.10, ErrInvalidSubject for a subject the
+ * stream does not store, ErrStreamNotFound, and ErrConsumerConfigRejected for anything else the
+ * server refuses: never the client's raw error.
  */
 export async function provisionConsumer(
   jsm: JetStreamManager,
@@ -142,46 +88,19 @@ export async function provisionConsumer(
   requireFilterSubjects(spec, ctx.server);
   try {
     const stream = await streamFacts(jsm, spec);
-    const info = await consumerInfo(jsm, spec);
-    if (info === undefined) {
-      return await create(jsm, spec, { ...ctx, stream }, ctx.deliver ?? "all", "created");
+    requireStoredSubjects(spec, stream);
+    for (let attempt = 1; ; attempt++) {
+      const info = await consumerInfo(jsm, spec);
+      const lastTry = attempt === CREATE_RACES;
+      const done =
+        info === undefined
+          ? await create(jsm, spec, ctx, stream, ctx.deliver ?? "all", lastTry)
+          : await reconcile(jsm, spec, info, { ...ctx, stream, lastTry });
+      if (done !== undefined) return done;
     }
-    const check = checkConsumer(info.config, spec, ctx.server, stream);
-    for (const warning of check.warnings) {
-      ctx.logger.warn({ stream: spec.stream, durable: spec.durable }, warning);
-    }
-    const [conflict, ...more] = check.conflicts;
-    if (conflict !== undefined) {
-      const err = new ErrConsumerConfigConflict(spec.name, spec.stream, spec.durable, [
-        conflict,
-        ...more,
-      ]);
-      if (spec.onConsumerConflict === "fail") throw err;
-      ctx.logger.warn({ err, durable: spec.durable }, "re-creating the durable consumer");
-      await jsm.consumers.delete(spec.stream, spec.durable);
-      return await create(jsm, spec, { ...ctx, stream }, "all", "recreated");
-    }
-    const ackFloor = info.ack_floor.stream_seq;
-    if (check.changes.length === 0) {
-      return { result: "unchanged", ackFloor, limits: pullLimits(info.config) };
-    }
-    const updated = await jsm.consumers.update(spec.stream, spec.durable, check.update);
-    ctx.logger.info(
-      {
-        stream: spec.stream,
-        durable: spec.durable,
-        changes: check.changes.map((c) => `${c.field}: ${show(c.from)} -> ${show(c.to)}`),
-      },
-      "consumer updated",
-    );
-    return { result: "updated", ackFloor, limits: pullLimits(updated.config) };
   } catch (cause) {
     throw provisionError(spec, cause);
   }
-}
-
-function show(value: unknown): string {
-  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 }
 
 async function consumerInfo(
@@ -196,22 +115,20 @@ async function consumerInfo(
   }
 }
 
-async function streamFacts(jsm: JetStreamManager, spec: JetStreamRouteSpec): Promise<StreamFacts> {
-  const { config } = await jsm.streams.info(spec.stream);
-  return {
-    subjects: config.subjects ?? [],
-    maxAckPendingLimit: config.consumer_limits?.max_ack_pending ?? 0,
-  };
-}
-
-async function create(
+/**
+ * Creates the durable; undefined when the create was refused because the durable exists now
+ * (another instance won the race: 10148 on 2.10+, an update refusal on 2.9), to be read again.
+ */
+export async function create(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
-  ctx: ProvisionContext & { readonly stream: StreamFacts },
+  ctx: ProvisionContext,
+  stream: StreamFacts,
   deliver: DeliverFrom,
-  result: "created" | "recreated",
-): Promise<Provisioned> {
-  const desired = desiredConsumerConfig(spec, ctx.server, ctx.stream);
+  lastTry: boolean,
+  result: "created" | "recreated" = "created",
+): Promise<Provisioned | undefined> {
+  const desired = desiredConsumerConfig(spec, ctx.server, stream);
   const config: Partial<ConsumerConfig> =
     deliver === "all"
       ? desired
@@ -220,12 +137,22 @@ async function create(
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: deliver.startSeq,
         };
-  const created = await jsm.consumers.add(spec.stream, config);
+  let created: ConsumerInfo;
+  try {
+    created = await jsm.consumers.add(spec.stream, config);
+  } catch (cause) {
+    if (!lastTry && (await consumerInfo(jsm, spec)) !== undefined) return undefined;
+    throw cause;
+  }
+  const lowered = desired.max_ack_pending !== spec.maxAckPending;
   ctx.logger.info(
     {
       stream: spec.stream,
       durable: spec.durable,
       ...(deliver === "all" ? {} : { startSeq: deliver.startSeq }),
+      ...(lowered
+        ? { maxAckPending: `${desired.max_ack_pending} (the stream's consumer limit)` }
+        : {}),
     },
     result === "created" ? "consumer created" : "consumer re-created",
   );
@@ -248,9 +175,24 @@ function provisionError(spec: JetStreamRouteSpec, cause: unknown): unknown {
   if (isStreamNotFound(cause)) return streamNotFound(spec, cause);
   if (cause instanceof JetStreamApiError || cause instanceof InvalidArgumentError) {
     return new ErrConsumerConfigRejected(
-      `the server refused durable "${spec.durable}" on stream "${spec.stream}" of route "${spec.name}": ${causeText(cause)}`,
+      `the server refused durable "${spec.durable}" on stream "${spec.stream}" of route "${spec.name}": ${causeText(cause)}${hintFor(cause)}`,
       { cause },
     );
   }
   return cause;
+}
+
+/** What to do about the server refusals users meet most. */
+function hintFor(cause: unknown): string {
+  const text = causeText(cause);
+  if (/max ack pending exceeds/i.test(text)) {
+    return "; lower withMaxAckPending to the stream's consumer_limits.max_ack_pending, or leave it out (the default fits the limit)";
+  }
+  if (/not unique on workqueue stream/i.test(text)) {
+    return "; a work-queue stream allows one consumer per subject: drain and delete the old durable first, or keep its name";
+  }
+  if (/name is too long|too long/i.test(text)) {
+    return "; use a shorter withDurable name";
+  }
+  return "";
 }

@@ -5,15 +5,11 @@ import type { ServerVersion } from "../conn/index.js";
 import { ErrorCode, isJetrouteError } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import {
-  isConsumerNotFound,
-  isStreamNotFound,
-  type PullLimits,
-  provisionConsumer,
-} from "./provision.js";
+import { type PullLimits, provisionConsumer } from "./provision.js";
 import type { RecoveryPlan } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import type { StatsCounter } from "./stats.js";
+import { isConsumerNotFound, isStreamNotFound } from "./stream-checks.js";
 
 /** Consumer-info requests before releasing held messages at shutdown; see `forgetDeadPulls`. */
 const RELEASE_INFO_ATTEMPTS = 5;

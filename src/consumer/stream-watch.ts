@@ -2,10 +2,10 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { ErrStreamRecreated } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import { requireStream } from "./provision.js";
 import { type RecoveryPlan, recoveryPlan, type StreamIdentity } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import type { StatsCounter } from "./stats.js";
+import { requireStream } from "./stream-checks.js";
 
 /** What the watch changes in the engine when its stream turns out to be a new one. */
 export interface StreamWatchDeps {

@@ -3,9 +3,9 @@ import { ErrConsumerLost, ErrPullRejected } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
 import { PULL } from "./lifecycle.js";
-import { streamNotFound } from "./provision.js";
 import type { PullEvent } from "./pull.js";
 import { probeConsumer } from "./recover.js";
+import { streamNotFound } from "./stream-checks.js";
 
 /** What the supervisor asks of the engine. */
 export interface SupervisorActions {

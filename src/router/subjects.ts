@@ -23,9 +23,13 @@ export function checkRouteSubject(
   }
 }
 
+/** nats-server's limit on stream and consumer names (JSMaxNameLen). */
+const MAX_NAME_LENGTH = 255;
+
 /** Why `name` is not a valid stream or consumer name; undefined if valid. */
 export function nameProblem(name: string): string | undefined {
   if (name === "") return "is empty";
+  if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters`;
   if (/[\s.*>/\\]/.test(name)) return "contains whitespace, '.', '*', '>', '/' or '\\'";
   return undefined;
 }

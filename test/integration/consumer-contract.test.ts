@@ -100,7 +100,11 @@ describe("consumer contract: conflicts fail the route at start", { timeout: 30_0
     await run.stop();
     const info = await consumerInfo(conn, stream, "svc");
     assert.equal(info.config.ack_policy, AckPolicy.Explicit);
-    assert.ok(run.logger.lines.some((l) => l.msg === "re-creating the durable consumer"));
+    assert.ok(
+      run.logger.lines.some(
+        (l) => l.msg === "re-creating the durable consumer (withOnConsumerConflict)",
+      ),
+    );
   });
 
   it("fails a route whose subject differs from the durable's filter, rather than moving it", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { AckPolicy, type ConsumerConfig, ReplayPolicy } from "@nats-io/jetstream";
+import { AckPolicy, type ConsumerConfig, ReplayPolicy, RetentionPolicy } from "@nats-io/jetstream";
 import { versionAtLeast } from "../../src/conn/index.js";
 import {
   ConsumerMetadata,
@@ -30,7 +30,12 @@ import {
 import { JETROUTE_VERSION } from "../../src/version.js";
 
 function stream(subjects: string[], maxAckPendingLimit = 0): StreamFacts {
-  return { subjects, maxAckPendingLimit };
+  return {
+    subjects,
+    retention: RetentionPolicy.Limits,
+    maxAckPendingLimit,
+    inactiveThresholdLimit: 0,
+  };
 }
 
 const V2_9: readonly [number, number, number] = [2, 9, 10];
@@ -87,6 +92,40 @@ describe("consumer contract", () => {
       checkConsumer(unfiltered(), spec("a.x"), V2_15, stream(["a.>"])).conflicts[0]?.field,
       "filter_subject",
     );
+  });
+
+  it("takes a durable without a filter for a route whose subjects cover every subject of the stream", () => {
+    assert.deepEqual(
+      checkConsumer(unfiltered(), spec("a.*"), V2_15, stream(["a.x", "a.y"])).conflicts,
+      [],
+    );
+    const partial = checkConsumer(unfiltered(), spec("a.x"), V2_15, stream(["a.x", "a.y"]));
+    assert.deepEqual(partial.conflicts[0]?.current, "none (every subject of the stream)");
+  });
+
+  it("owns inactive_threshold: cleared, or the stream's consumer limit with a warning", () => {
+    const check = checkConsumer(
+      { ...matching(), inactive_threshold: 2_000_000_000 },
+      spec("a.x"),
+      V2_15,
+      stream([]),
+    );
+    assert.equal(check.update.inactive_threshold, 0);
+    const limited: StreamFacts = { ...stream([]), inactiveThresholdLimit: 5_000_000_000 };
+    const underLimit = checkConsumer(
+      { ...matching(), inactive_threshold: 5_000_000_000 },
+      spec("a.x"),
+      V2_15,
+      limited,
+    );
+    assert.deepEqual(underLimit.changes, []);
+    assert.match(underLimit.warnings[0] ?? "", /inactive_threshold \(5000 ms\)/);
+  });
+
+  it("refuses an ephemeral consumer in place of the route's durable", () => {
+    const { durable_name: _d, ...ephemeral } = matching();
+    const check = checkConsumer({ ...ephemeral, name: "svc" }, spec("a.x"), V2_15, stream([]));
+    assert.equal(check.conflicts[0]?.field, "durable_name");
   });
 
   it("explains a filter change by what the server would do on each side of 2.10", () => {
