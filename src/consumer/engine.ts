@@ -124,9 +124,15 @@ export class JetStreamEngine {
     await requireDLQStream(jsm, this.#spec);
     const provisioned = await provisionConsumer(jsm, this.#spec, this.#provisionContext());
     this.#guard.raiseFloor(provisioned.ackFloor);
-    const settled = () => this.#stats.acked + this.#stats.deadLettered;
     const fell = () => this.#streamWatch.check(jsm);
-    const stopFloor = startFloorRefresh(jsm, this.#spec, this.#guard, settled, fell, this.#log);
+    const stopFloor = startFloorRefresh(jsm, this.#spec, {
+      guard: this.#guard,
+      settled: () => this.#stats.acked + this.#stats.deadLettered,
+      fell,
+      audit: { ...this.#provisionContext(), stream: provisioned.stream },
+      fail: (err) => this.#fail(err),
+      log: this.#log,
+    });
     try {
       let limits = provisioned.limits;
       while (!this.#stop.signal.aborted) {

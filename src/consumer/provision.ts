@@ -44,6 +44,8 @@ export interface Provisioned {
   /** Every stream sequence `<= ackFloor` is acknowledged; 0 when nothing is. */
   readonly ackFloor: number;
   readonly limits: PullLimits;
+  /** The stream as provisioning read it (for the audits while the route runs). */
+  readonly stream: StreamFacts;
 }
 
 export function pullLimits(config: Partial<ConsumerConfig>): PullLimits {
@@ -156,7 +158,8 @@ export async function create(
     },
     result === "created" ? "consumer created" : "consumer re-created",
   );
-  return { result, ackFloor: created.ack_floor.stream_seq, limits: pullLimits(created.config) };
+  const ackFloor = created.ack_floor.stream_seq;
+  return { result, ackFloor, limits: pullLimits(created.config), stream };
 }
 
 /** Several subjects on one durable are `filter_subjects`, which nats-server 2.9 does not have. */

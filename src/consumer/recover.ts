@@ -5,6 +5,7 @@ import type { ServerVersion } from "../conn/index.js";
 import { ErrorCode, isJetrouteError } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import { type AuditContext, auditConsumer } from "./audit.js";
 import { type PullLimits, provisionConsumer } from "./provision.js";
 import type { RecoveryPlan } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
@@ -116,6 +117,20 @@ export async function recreateConsumer(
   return undefined;
 }
 
+/** What the ack-floor refresh reads into and reports to. */
+export interface FloorRefresh {
+  readonly guard: ReplayGuard;
+  /** Messages settled so far: no read while it stands still (an idle route costs nothing). */
+  readonly settled: () => number;
+  /** Called when the floor fell below the guard's (the stream may have been created again). */
+  readonly fell: () => Promise<unknown>;
+  /** Each read is also audited against the contract (audit.ts). */
+  readonly audit: AuditContext;
+  /** Fails the route (a conflict found by the audit). */
+  readonly fail: (err: unknown) => void;
+  readonly log: Logger;
+}
+
 /**
  * How often, while messages are being settled, the engine reads the consumer's ack floor. A lost
  * consumer is recreated from the last floor seen, so this bounds what is redelivered after a
@@ -132,11 +147,9 @@ export const FLOOR_REFRESH_MS = 2_000;
 export function startFloorRefresh(
   jsm: JetStreamManager,
   spec: JetStreamRouteSpec,
-  guard: ReplayGuard,
-  settled: () => number,
-  fell: () => Promise<unknown>,
-  log: Logger,
+  refresh: FloorRefresh,
 ): () => Promise<void> {
+  const { guard, settled, fell, log } = refresh;
   let seen = settled();
   let reading: Promise<void> | undefined;
   const timer = setInterval(() => {
@@ -149,6 +162,8 @@ export function startFloorRefresh(
         const floor = info.ack_floor.stream_seq;
         if (floor < guard.floor) await fell();
         guard.raiseFloor(floor);
+        const conflict = await auditConsumer(jsm, spec, info, refresh.audit);
+        if (conflict !== undefined) refresh.fail(conflict);
       })
       .catch((err: unknown) => {
         // A missing consumer is the engine's business (the pull tells it); retried next tick.

@@ -238,8 +238,10 @@ export function withOnStreamRecreated(action: "consume" | "fail"): RouteOption {
  * groups, another filter subject, max_expires under 1s): `"fail"` fails the route at start with
  * ErrConsumerConfigConflict naming the field, both values and the fix; `"recreate"` deletes the
  * durable and creates it anew with the route's config, starting at the stream's first message
- * (its ack state is lost: every stored message of the route's subjects is delivered again).
- * Use it for a deliberate migration, with every old instance stopped.
+ * (its ack state is lost: on a limits stream every stored message of the route's subjects is
+ * delivered again). Applies only at start; refused on an interest stream (deleting its only
+ * consumer drops the stored messages). Use it for a deliberate migration, with every old
+ * instance stopped.
  * @default "fail"
  */
 export function withOnConsumerConflict(action: "fail" | "recreate"): RouteOption {

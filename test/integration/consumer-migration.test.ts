@@ -233,4 +233,22 @@ describe("consumer contract: migrations that lose nothing", { timeout: 30_000 },
     assert.ok(err.cause instanceof ErrConsumerConfigConflict, String(err.cause));
     assert.equal(err.cause.field, "durable_name");
   });
+
+  it("sets back a max_deliver cap and headers_only someone puts on the durable while the route runs", async () => {
+    const { stream, prefix } = await existingDurable(conn, {});
+    const run = runBroker(conn, (b) =>
+      b.register(route("svc", async () => ack(), withStream(stream), withSubject(`${prefix}.a`))),
+    );
+    await run.broker.started();
+    const jsm = await conn.jetstreamManager();
+    await jsm.consumers.update(stream, "svc", { max_deliver: 2, headers_only: true });
+    await publishMany(conn, `${prefix}.a`, 1);
+    await until(() =>
+      run.logger.lines.some((l) => (l.msg ?? "").startsWith("consumer settings changed")),
+    );
+    const info = await consumerInfo(conn, stream, "svc");
+    await run.stop();
+    assert.equal(info.config.max_deliver, -1);
+    assert.equal(info.config.headers_only ?? false, false);
+  });
 });
