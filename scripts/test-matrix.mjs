@@ -107,12 +107,16 @@ function legEnv(row) {
     // Child processes that call `node` by name get the leg's Node too.
     PATH: [dirname(row.node.bin), process.env.PATH ?? ""].join(delimiter),
   };
-  if (!row.server.isDefault) {
-    delete env.NATS_SERVER_BIN;
-    env.NATS_SERVER_VERSION = row.server.version;
-  }
+  // The leg's server is its row's, whatever the caller's environment picked.
+  delete env.NATS_SERVER_BIN;
+  delete env.NATS_SERVER_VERSION;
+  if (row.server.isDefault) env.NATS_SERVER_BIN = row.server.bin;
+  else env.NATS_SERVER_VERSION = row.server.version;
   return env;
 }
+
+/** One leg's wall-time limit: a normal leg takes under 2 minutes. */
+const LEG_LIMIT_MS = Number(process.env.JETROUTE_LEG_LIMIT_MS ?? 8 * 60_000);
 
 function runLeg(row, suite, logFile, verbose) {
   return new Promise((done) => {
@@ -131,7 +135,11 @@ function runLeg(row, suite, logFile, verbose) {
     };
     child.stdout.setEncoding("utf8").on("data", take);
     child.stderr.setEncoding("utf8").on("data", take);
+    // A test file that never ends (Node 24's runner does not cancel one with a live handle at
+    // --test-timeout) must not eat the CI budget: the leg is killed and shows as a crash.
+    const limit = setTimeout(() => child.kill("SIGKILL"), LEG_LIMIT_MS);
     child.on("close", (code, signal) => {
+      clearTimeout(limit);
       log.end();
       const seconds = (performance.now() - started) / 1000;
       done({ code, signal, seconds, summary: parseSummary(output), output });

@@ -8,11 +8,12 @@ import { checkConsumer, type StreamFacts } from "./contract.js";
 /**
  * Settings that, edited under a running route, lose or corrupt work: a `max_deliver` cap
  * strands a failing message for good, a `backoff` list shortens `ack_wait` (handlers run twice),
- * `headers_only` empties payloads. Others the engine owns (`ack_wait`, `max_ack_pending`,
+ * `headers_only` empties payloads, an `inactive_threshold` gets the durable deleted while the
+ * service is down (it then starts over from the stream's first message). Others the engine owns (`ack_wait`, `max_ack_pending`,
  * metadata) are left to the next start: two versions of a service in a rolling deploy may
  * legitimately differ on them, and restoring them would flip the durable back and forth.
  */
-const GUARDED = new Set(["max_deliver", "backoff", "headers_only"]);
+const GUARDED = new Set(["max_deliver", "backoff", "headers_only", "inactive_threshold"]);
 
 /** What an audit needs: the server and stream provisioning found, and where to report. */
 export interface AuditContext {

@@ -31,6 +31,11 @@ export const MIN_MAX_EXPIRES_MS = 1_000;
 export interface StreamFacts {
   /** The stream's subjects: what a durable without a filter consumes. */
   readonly subjects: readonly string[];
+  /**
+   * False when messages may be stored under other subjects than `subjects` (sources, a mirror,
+   * a subject transform): a route subject outside them is then not a mistake.
+   */
+  readonly subjectsComplete: boolean;
   readonly retention: RetentionPolicy;
   /** The stream's `consumer_limits.max_ack_pending` (2.10+); 0 when it has none. */
   readonly maxAckPendingLimit: number;
@@ -40,6 +45,7 @@ export interface StreamFacts {
 
 const UNKNOWN_STREAM: StreamFacts = {
   subjects: [],
+  subjectsComplete: false,
   retention: RetentionPolicy.Limits,
   maxAckPendingLimit: 0,
   inactiveThresholdLimit: 0,

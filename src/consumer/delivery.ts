@@ -1,3 +1,5 @@
+import type { Msg } from "@nats-io/nats-core";
+
 /** What the engine needs of a delivery before it runs anything, read from its ack subject. */
 export interface Delivery {
   /** The stream the message is stored in. */
@@ -68,3 +70,15 @@ function digitsAt(s: string, at: number): number {
   }
   return i === at || !Number.isSafeInteger(n) ? -1 : n;
 }
+
+/**
+ * True for a delivery without its payload: a `headers_only` consumer sends `Nats-Msg-Size` in
+ * place of the body (set by nats-server, never by a publisher). Handing it to a handler would
+ * ack an empty message; the engine puts it back until the audit turns headers_only off.
+ */
+export function isHeadersOnly(msg: Msg): boolean {
+  return msg.headers?.has("Nats-Msg-Size") ?? false;
+}
+
+/** How long a headers-only delivery waits before it comes back (the audit runs every 2 s). */
+export const HEADERS_ONLY_RETRY_MS = 2_000;

@@ -8,7 +8,7 @@ import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
 import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
 import { supportsTermReason } from "./dead-letter.js";
-import { parseAckSubject } from "./delivery.js";
+import { HEADERS_ONLY_RETRY_MS, isHeadersOnly, parseAckSubject } from "./delivery.js";
 import { HeldMessages } from "./held.js";
 import { Inbound } from "./inbound.js";
 import { startKeepAlive } from "./keep-alive.js";
@@ -127,7 +127,7 @@ export class JetStreamEngine {
     const fell = () => this.#streamWatch.check(jsm);
     const stopFloor = startFloorRefresh(jsm, this.#spec, {
       guard: this.#guard,
-      settled: () => this.#stats.acked + this.#stats.deadLettered,
+      activity: () => this.#stats.received + this.#stats.acked + this.#stats.deadLettered,
       fell,
       audit: { ...this.#provisionContext(), stream: provisioned.stream },
       fail: (err) => this.#fail(err),
@@ -218,6 +218,9 @@ export class JetStreamEngine {
     } else if (this.#held.has(m.seq)) {
       // A second copy while the first is held: the first settles the sequence.
       this.#stats.duplicatesSkipped++;
+    } else if (isHeadersOnly(msg)) {
+      this.#log.debug({ seq: m.seq }, "headers-only delivery put back");
+      m.nak(HEADERS_ONLY_RETRY_MS);
     } else {
       this.#held.add(m);
       this.#dispatch();

@@ -73,6 +73,7 @@ const FATAL = [
   ErrorCode.ConsumerConfigConflict,
   ErrorCode.ConsumerConfigRejected,
   ErrorCode.ServerUnsupported,
+  ErrorCode.InvalidSubject,
 ] as const;
 
 /**
@@ -120,8 +121,11 @@ export async function recreateConsumer(
 /** What the ack-floor refresh reads into and reports to. */
 export interface FloorRefresh {
   readonly guard: ReplayGuard;
-  /** Messages settled so far: no read while it stands still (an idle route costs nothing). */
-  readonly settled: () => number;
+  /**
+   * Grows with every delivery and settlement: no read while it stands still (an idle route
+   * costs nothing), one when messages only fail (the audit must see a cap put on then).
+   */
+  readonly activity: () => number;
   /** Called when the floor fell below the guard's (the stream may have been created again). */
   readonly fell: () => Promise<unknown>;
   /** Each read is also audited against the contract (audit.ts). */
@@ -149,11 +153,11 @@ export function startFloorRefresh(
   spec: JetStreamRouteSpec,
   refresh: FloorRefresh,
 ): () => Promise<void> {
-  const { guard, settled, fell, log } = refresh;
-  let seen = settled();
+  const { guard, activity, fell, log } = refresh;
+  let seen = activity();
   let reading: Promise<void> | undefined;
   const timer = setInterval(() => {
-    const now = settled();
+    const now = activity();
     if (reading !== undefined || now === seen) return;
     seen = now;
     reading = jsm.consumers

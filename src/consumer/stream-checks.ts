@@ -77,8 +77,11 @@ export async function streamFacts(
 ): Promise<StreamFacts> {
   try {
     const { config } = await jsm.streams.info(spec.stream);
+    const transformed = config.subject_transform !== undefined && config.subject_transform !== null;
     return {
       subjects: config.subjects ?? [],
+      subjectsComplete:
+        (config.sources?.length ?? 0) === 0 && config.mirror === undefined && !transformed,
       retention: config.retention,
       maxAckPendingLimit: config.consumer_limits?.max_ack_pending ?? 0,
       inactiveThresholdLimit: config.consumer_limits?.inactive_threshold ?? 0,
@@ -92,10 +95,10 @@ export async function streamFacts(
 /**
  * Fails with ErrInvalidSubject when a route subject matches none of the stream's subjects (a
  * typo): 2.10+ accept such a filter and deliver nothing, 2.9 refuses it with a bare string. A
- * stream without subjects of its own (a mirror, or sources only) is not checked.
+ * stream that also stores other subjects (sources, a mirror, a subject transform) is not checked.
  */
 export function requireStoredSubjects(spec: JetStreamRouteSpec, stream: StreamFacts): void {
-  if (stream.subjects.length === 0) return;
+  if (!stream.subjectsComplete || stream.subjects.length === 0) return;
   for (const subject of spec.subjects) {
     if (stream.subjects.some((s) => subjectsOverlap(s, subject))) continue;
     throw new ErrInvalidSubject(

@@ -17,8 +17,10 @@ import {
   ack,
   buildRouteSpec,
   type JetStreamRouteSpec,
+  retry,
   route,
   withConcurrency,
+  withMaxDeliver,
   withOnConsumerConflict,
   withStream,
   withSubject,
@@ -44,6 +46,20 @@ checkLeaksAfterAll();
 describe("consumer contract: migrations that lose nothing", { timeout: 30_000 }, async () => {
   const server = await useServer();
   const conn = await useConnection(server.url);
+
+  /** 2.9 sometimes answers "unlinkat ... directory not empty" while a durable is busy: retried. */
+  async function deleteDurable(stream: string): Promise<void> {
+    const jsm = await conn.jetstreamManager();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await jsm.consumers.delete(stream, "svc");
+        return;
+      } catch (err) {
+        if (attempt === 10) throw err;
+        await sleep(50);
+      }
+    }
+  }
 
   it("refuses to re-create a durable on an interest stream, keeping the messages stored for it", async () => {
     const stream = unique("INT");
@@ -144,34 +160,40 @@ describe("consumer contract: migrations that lose nothing", { timeout: 30_000 },
         );
       const first = runBroker(conn, (b) => b.register(svc()));
       const second = runBroker(other, (b) => b.register(svc()));
-      await Promise.all([first.broker.started(), second.broker.started()]);
-      let published = 0;
-      let publishing = true;
-      const traffic = (async () => {
-        while (publishing) {
-          await conn.jetstream.publish(`${prefix}.a`, JSON.stringify({ i: published++ }));
-          await sleep(3);
+      try {
+        await Promise.all([first.broker.started(), second.broker.started()]);
+        let published = 0;
+        let publishing = true;
+        const traffic = (async () => {
+          while (publishing) {
+            await conn.jetstream.publish(`${prefix}.a`, JSON.stringify({ i: published++ }));
+            await sleep(3);
+          }
+        })();
+        try {
+          // Past a floor refresh (every 2 s), so each instance recreates from its own floor.
+          await sleep(2_500);
+          await deleteDurable(stream);
+          await sleep(1_500);
+        } finally {
+          publishing = false;
+          await traffic;
         }
-      })();
-      // Past a floor refresh (every 2 s), so each instance recreates from its own floor.
-      await sleep(2_500);
-      await (await conn.jetstreamManager()).consumers.delete(stream, "svc");
-      await sleep(1_500);
-      publishing = false;
-      await traffic;
-      await until(() => handled.size === published);
-      for (const run of [first, second]) {
-        const state = await Promise.race([
-          run.done.then(
-            () => "stopped",
-            () => "failed",
-          ),
-          "running",
-        ]);
-        assert.equal(state, "running", `an instance stopped in trial ${trial + 1}`);
+        await until(() => handled.size === published);
+        for (const run of [first, second]) {
+          const state = await Promise.race([
+            run.done.then(
+              () => "stopped",
+              () => "failed",
+            ),
+            "running",
+          ]);
+          assert.equal(state, "running", `an instance stopped in trial ${trial + 1}`);
+        }
+      } finally {
+        await Promise.all([first.stop(), second.stop()]);
+        await other.close();
       }
-      await Promise.all([first.stop(), second.stop()]);
-      await other.close();
     }
   });
 
@@ -234,21 +256,58 @@ describe("consumer contract: migrations that lose nothing", { timeout: 30_000 },
     assert.equal(err.cause.field, "durable_name");
   });
 
-  it("sets back a max_deliver cap and headers_only someone puts on the durable while the route runs", async () => {
+  it("sets back a max_deliver cap put on the durable while every message fails", async () => {
     const { stream, prefix } = await existingDurable(conn, {});
     const run = runBroker(conn, (b) =>
-      b.register(route("svc", async () => ack(), withStream(stream), withSubject(`${prefix}.a`))),
+      b.register(
+        route(
+          "svc",
+          async () => retry({ delay: "200ms" }),
+          withStream(stream),
+          withSubject(`${prefix}.a`),
+          withMaxDeliver(-1),
+        ),
+      ),
     );
     await run.broker.started();
-    const jsm = await conn.jetstreamManager();
-    await jsm.consumers.update(stream, "svc", { max_deliver: 2, headers_only: true });
     await publishMany(conn, `${prefix}.a`, 1);
+    const jsm = await conn.jetstreamManager();
+    await jsm.consumers.update(stream, "svc", { max_deliver: 2 });
     await until(() =>
       run.logger.lines.some((l) => (l.msg ?? "").startsWith("consumer settings changed")),
     );
     const info = await consumerInfo(conn, stream, "svc");
     await run.stop();
     assert.equal(info.config.max_deliver, -1);
+  });
+
+  it("never hands a handler the empty payload of a headers_only delivery, and turns headers_only off", async () => {
+    const { stream, prefix } = await existingDurable(conn, {});
+    const bodies: string[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "svc",
+          async (msg) => {
+            bodies.push(msg.string());
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.a`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    const jsm = await conn.jetstreamManager();
+    await jsm.consumers.update(stream, "svc", { headers_only: true });
+    await publishMany(conn, `${prefix}.a`, 20);
+    await until(() => bodies.length === 20);
+    const info = await consumerInfo(conn, stream, "svc");
+    await run.stop();
+    assert.deepEqual(
+      bodies.filter((b) => b === ""),
+      [],
+    );
     assert.equal(info.config.headers_only ?? false, false);
   });
 });

@@ -32,6 +32,7 @@ import { JETROUTE_VERSION } from "../../src/version.js";
 function stream(subjects: string[], maxAckPendingLimit = 0): StreamFacts {
   return {
     subjects,
+    subjectsComplete: true,
     retention: RetentionPolicy.Limits,
     maxAckPendingLimit,
     inactiveThresholdLimit: 0,
