@@ -32,13 +32,15 @@ const USAGE = `usage: node scripts/test-matrix.mjs [options]
   --ci            the legs .ci/run adds after npm test (ignores the three above)
   --verbose       stream every leg's test output (else it goes to the log folder only)`;
 
-function list(value, fallback) {
-  return value
-    ? value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : fallback;
+/** A comma-separated option; left out means `fallback`, but given and empty is a mistake. */
+function list(name, value, fallback) {
+  if (value === undefined) return fallback;
+  const items = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new Error(`--${name} needs at least one value, got "${value}"`);
+  return items;
 }
 
 function parse(argv) {
@@ -58,11 +60,12 @@ function parse(argv) {
     : [
         {
           servers: list(
+            "servers",
             values.servers,
             SUITES.map((s) => s.expected),
           ),
-          nodes: list(values.nodes, [CURRENT]),
-          suites: list(values.suites, GROUPS),
+          nodes: list("nodes", values.nodes, [CURRENT]),
+          suites: list("suites", values.suites, GROUPS),
         },
       ];
   for (const p of plan) {
