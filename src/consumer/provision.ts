@@ -79,8 +79,9 @@ const CREATE_RACES = 3;
  * `withOnConsumerConflict("recreate")`, the durable re-created. A create refused because another
  * instance created the durable first reads it again and reconciles that one. Throws
  * ErrServerUnsupported for several subjects below 2.10, ErrInvalidSubject for a subject the
- * stream does not store, ErrStreamNotFound, and ErrConsumerConfigRejected for anything else the
- * server refuses: never the client's raw error.
+ * stream does not store, ErrStreamNotFound, and ErrConsumerConfigRejected for any other JetStream
+ * API refusal, never the client's raw API error. Transport failures (a timeout, a permission
+ * violation on the API subject) pass through as the cause of ErrRouteFailed.
  */
 export async function provisionConsumer(
   jsm: JetStreamManager,
