@@ -3,7 +3,7 @@ import type { ServerVersion } from "../conn/index.js";
 import { ErrConsumerConfigConflict } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import { checkConsumer, type StreamFacts } from "./contract.js";
+import { checkConsumer, describeChange, type StreamFacts } from "./contract.js";
 
 /**
  * Settings that, edited under a running route, lose or corrupt work: a `max_deliver` cap
@@ -44,9 +44,7 @@ export async function auditConsumer(
   ctx.logger.warn(
     {
       durable: spec.durable,
-      restored: changed.map(
-        (c) => `${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`,
-      ),
+      restored: changed.map(describeChange),
     },
     "consumer settings changed under the route; restored",
   );

@@ -58,6 +58,13 @@ export interface ConfigChange {
   readonly to: unknown;
 }
 
+/** A change as logged: `field: old -> new`, objects as JSON. */
+export function describeChange(c: ConfigChange): string {
+  const show = (v: unknown) =>
+    typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+  return `${c.field}: ${show(c.from)} -> ${show(c.to)}`;
+}
+
 /** What a durable's config means for a route. */
 export interface ContractCheck {
   /** Settings the route cannot run with and must not change in place: the route fails. */

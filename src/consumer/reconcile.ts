@@ -1,7 +1,7 @@
 import { type ConsumerInfo, type JetStreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { type ConsumerConflict, ErrConsumerConfigConflict } from "../errors/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import { checkConsumer, type StreamFacts } from "./contract.js";
+import { checkConsumer, describeChange, type StreamFacts } from "./contract.js";
 import { create, type ProvisionContext, type Provisioned, pullLimits } from "./provision.js";
 import { isConsumerNotFound } from "./stream-checks.js";
 
@@ -44,15 +44,11 @@ export async function reconcile(
     {
       stream: spec.stream,
       durable: spec.durable,
-      changes: check.changes.map((c) => `${c.field}: ${show(c.from)} -> ${show(c.to)}`),
+      changes: check.changes.map(describeChange),
     },
     "consumer updated",
   );
   return { result: "updated", ackFloor, limits: pullLimits(updated.config), stream: ctx.stream };
-}
-
-function show(value: unknown): string {
-  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 }
 
 /**
