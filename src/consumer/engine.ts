@@ -18,6 +18,7 @@ import { type PullLimits, provisionConsumer } from "./provision.js";
 import { PullSession, pullSettingsFor } from "./pull.js";
 import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
 import type { ReplayGuard } from "./replay-guard.js";
+import { claimDurable } from "./running.js";
 import { beforeRun, decideSettlement } from "./settle.js";
 import { Settler } from "./settler.js";
 import type { StatsCounter } from "./stats.js";
@@ -101,6 +102,8 @@ export class JetStreamEngine {
     this.#ctx.signal.addEventListener("abort", onAbort, { once: true });
     // Lives through the drain: buffered messages and handlers in their grace period need it.
     const stopKeepAlive = startKeepAlive(this.#spec.ackWaitMs, () => this.#held.values());
+    // resetDurable refuses to rewind a durable a route of this process is consuming.
+    const release = claimDurable(this.#spec.stream, this.#spec.durable);
     // Nothing of the engine's ends when the connection closes under it: watch for that.
     void this.#ctx.conn.nats.closed().then(() => {
       if (this.#state.kind === "draining") return;
@@ -114,6 +117,7 @@ export class JetStreamEngine {
       this.#ctx.signal.removeEventListener("abort", onAbort);
       await this.#drain();
       stopKeepAlive();
+      release();
     }
     if (this.#state.kind === "failed") throw this.#state.error;
   }

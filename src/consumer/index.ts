@@ -37,6 +37,7 @@ export {
   type ReplayGuardStats,
 } from "./replay-guard.js";
 export { type JetStreamRouteRunner, jetStreamRunner } from "./runner.js";
+export { claimDurable, isDurableRunning } from "./running.js";
 export {
   beforeRun,
   decideSettlement,
