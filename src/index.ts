@@ -21,6 +21,7 @@ export { ReplyCode } from "./core/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";
 export * from "./logger/index.js";
+export type { StartAt, StreamPosition } from "./position/index.js";
 export * from "./producer/index.js";
 export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";

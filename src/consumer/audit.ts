@@ -40,7 +40,11 @@ export async function auditConsumer(
   }
   const changed = check.changes.filter((c) => GUARDED.has(c.field));
   if (changed.length === 0) return undefined;
-  await jsm.consumers.update(spec.stream, spec.durable, check.update);
+  // Only the guarded fields: the others are left to the next start (see GUARDED).
+  const update = Object.fromEntries(
+    Object.entries(check.update).filter(([field]) => GUARDED.has(field)),
+  );
+  await jsm.consumers.update(spec.stream, spec.durable, update);
   ctx.logger.warn(
     {
       durable: spec.durable,

@@ -1,16 +1,12 @@
-import {
-  AckPolicy,
-  type ConsumerConfig,
-  DeliverPolicy,
-  ReplayPolicy,
-  RetentionPolicy,
-} from "@nats-io/jetstream";
+import { AckPolicy, type ConsumerConfig, ReplayPolicy, RetentionPolicy } from "@nats-io/jetstream";
 import { type ServerVersion, versionAtLeast } from "../conn/index.js";
 import { millisToNanos, nanosToMillis } from "../duration/index.js";
 import type { ConsumerConflict } from "../errors/index.js";
+import { deliverConfig } from "../position/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
 import { subjectCovers } from "../subject/index.js";
 import { JETROUTE_VERSION } from "../version.js";
+import { startWarning } from "./start.js";
 
 /** nats-server 2.10 added `filter_subjects` and consumer `metadata`. */
 export const FILTER_SUBJECTS_SINCE: ServerVersion = [2, 10, 0];
@@ -150,16 +146,18 @@ function ownedFields(
  * - No `backoff` list: it applies only to ack timeouts and forces `ack_wait` to its first
  *   entry (2.10+); retry delays are computed by the engine and sent with `nak(delay)`.
  * - Several subjects go in `filter_subjects` (2.10+); metadata is stamped on 2.10+.
+ * - It starts at the route's `startAt` (withStartAt; a duration back is resolved at `now`).
  */
 export function desiredConsumerConfig(
   spec: JetStreamRouteSpec,
   server: ServerVersion,
   stream: StreamFacts = UNKNOWN_STREAM,
+  now: Date = new Date(),
 ): Partial<ConsumerConfig> {
   return {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    ...deliverConfig(spec.startAt, now),
     ...filterFields(spec.subjects),
     ...ownedFields(spec, server, stream),
   };
@@ -330,6 +328,8 @@ export function checkConsumer(
         "the server deletes it after that long with no pull open, and it comes back from the stream's first message",
     );
   }
+  const start = startWarning(current, spec);
+  if (start !== undefined) warnings.push(start);
   const pausedUntil = current.pause_until ? new Date(current.pause_until) : undefined;
   if (pausedUntil !== undefined && pausedUntil > now) {
     warnings.push(

@@ -1,7 +1,6 @@
 import {
   type ConsumerConfig,
   type ConsumerInfo,
-  DeliverPolicy,
   JetStreamApiError,
   type JetStreamManager,
 } from "@nats-io/jetstream";
@@ -19,6 +18,7 @@ import type { JetStreamRouteSpec } from "../router/types.js";
 import { desiredConsumerConfig, FILTER_SUBJECTS_SINCE, type StreamFacts } from "./contract.js";
 import { reconcile } from "./reconcile.js";
 import type { DeliverFrom } from "./recovery.js";
+import { requireStartAllowed, startFields, startLog } from "./start.js";
 import {
   isConsumerNotFound,
   isStreamNotFound,
@@ -92,12 +92,13 @@ export async function provisionConsumer(
   try {
     const stream = await streamFacts(jsm, spec);
     requireStoredSubjects(spec, stream);
+    requireStartAllowed(spec, stream);
     for (let attempt = 1; ; attempt++) {
       const info = await consumerInfo(jsm, spec);
       const lastTry = attempt === CREATE_RACES;
       const done =
         info === undefined
-          ? await create(jsm, spec, ctx, stream, ctx.deliver ?? "all", lastTry)
+          ? await create(jsm, spec, ctx, stream, ctx.deliver ?? "start", lastTry)
           : await reconcile(jsm, spec, info, { ...ctx, stream, lastTry });
       if (done !== undefined) return done;
     }
@@ -132,14 +133,7 @@ export async function create(
   result: "created" | "recreated" = "created",
 ): Promise<Provisioned | undefined> {
   const desired = desiredConsumerConfig(spec, ctx.server, stream);
-  const config: Partial<ConsumerConfig> =
-    deliver === "all"
-      ? desired
-      : {
-          ...desired,
-          deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: deliver.startSeq,
-        };
+  const config: Partial<ConsumerConfig> = { ...desired, ...startFields(deliver) };
   let created: ConsumerInfo;
   try {
     created = await jsm.consumers.add(spec.stream, config);
@@ -152,7 +146,7 @@ export async function create(
     {
       stream: spec.stream,
       durable: spec.durable,
-      ...(deliver === "all" ? {} : { startSeq: deliver.startSeq }),
+      ...startLog(spec, deliver),
       ...(lowered
         ? { maxAckPending: `${desired.max_ack_pending} (the stream's consumer limit)` }
         : {}),

@@ -84,7 +84,7 @@ async function recreateOrFail(
   await jsm.consumers.delete(spec.stream, spec.durable).catch((cause: unknown) => {
     if (!isConsumerNotFound(cause)) throw cause;
   });
-  return create(jsm, spec, ctx, ctx.stream, "all", ctx.lastTry, "recreated");
+  return create(jsm, spec, ctx, ctx.stream, "start", ctx.lastTry, "recreated");
 }
 
 function workQueueFix(spec: JetStreamRouteSpec): string {

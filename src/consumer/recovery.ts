@@ -12,10 +12,11 @@ export interface StreamIdentity {
 }
 
 /**
- * Where a recreated consumer starts: `"all"` (`deliver_policy: all`) or the first stream
- * sequence to deliver (`deliver_policy: by_start_sequence`).
+ * Where a created consumer starts: `"start"` (the route's withStartAt, `"all"` by default),
+ * `"all"` (`deliver_policy: all`, whatever the route says) or the first stream sequence to
+ * deliver (`deliver_policy: by_start_sequence`).
  */
-export type DeliverFrom = "all" | { readonly startSeq: number };
+export type DeliverFrom = "start" | "all" | { readonly startSeq: number };
 
 /** How to recover a lost consumer. */
 export interface RecoveryPlan {
@@ -34,7 +35,8 @@ export interface RecoveryPlan {
  *
  * - A new stream (other `created`, or a last sequence below the floor: sequences never go back
  *   on one stream, purges included) is consumed from its first message.
- * - Limits: after the floor (`by_start_sequence`), so acked messages are not replayed.
+ * - Limits: after the floor (`by_start_sequence`), so acked messages are not replayed; with
+ *   no floor yet (nothing acknowledged), where the route starts (withStartAt).
  * - Work-queue and interest: `"all"`. Work-queue streams refuse `by_start_sequence`, and
  *   neither needs a start: acked messages are deleted there, so the first one stored is the
  *   first unacked one. (Interest streams accept it on 2.9.10 and 2.15.1, but `"all"` is safe on
@@ -46,8 +48,7 @@ export function recoveryPlan(
   floor: number,
 ): RecoveryPlan {
   const streamRecreated = previous.created !== now.created || now.lastSeq < floor;
-  if (streamRecreated || now.retention !== "limits" || floor === 0) {
-    return { deliver: "all", streamRecreated };
-  }
+  if (streamRecreated || now.retention !== "limits") return { deliver: "all", streamRecreated };
+  if (floor === 0) return { deliver: "start", streamRecreated };
   return { deliver: { startSeq: floor + 1 }, streamRecreated };
 }

@@ -33,6 +33,7 @@ export {
   withPrefetch,
   withQueueGroup,
   withRequestReply,
+  withStartAt,
   withStream,
   withSubject,
 } from "./options.js";

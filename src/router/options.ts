@@ -1,4 +1,5 @@
 import type { Duration } from "../duration/index.js";
+import type { StartAt } from "../position/index.js";
 import type { BackoffStrategy, ErrorPolicy, Middleware, OnError } from "./types.js";
 
 /**
@@ -36,6 +37,7 @@ export const RouteOptionName = {
   IdleHeartbeat: "withIdleHeartbeat",
   OnStreamRecreated: "withOnStreamRecreated",
   OnConsumerConflict: "withOnConsumerConflict",
+  StartAt: "withStartAt",
   RequestReply: "withRequestReply",
   QueueGroup: "withQueueGroup",
   FanOut: "withFanOut",
@@ -58,6 +60,7 @@ export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
   RouteOptionName.IdleHeartbeat,
   RouteOptionName.OnStreamRecreated,
   RouteOptionName.OnConsumerConflict,
+  RouteOptionName.StartAt,
 ];
 
 /** Options that only make sense on a core NATS route. */
@@ -246,6 +249,27 @@ export function withOnStreamRecreated(action: "consume" | "fail"): RouteOption {
  */
 export function withOnConsumerConflict(action: "fail" | "recreate"): RouteOption {
   return record(RouteOptionName.OnConsumerConflict, action);
+}
+
+/**
+ * Where the route's durable starts when it is created:
+ * - `"all"`: the stream's first stored message (the default);
+ * - `"new"`: only messages stored after the durable is created;
+ * - `"last-per-subject"`: the last message of each subject, then every new one;
+ * - a stream sequence (an integer >= 1);
+ * - a time: a `Date` or an ISO 8601 string, the first message stored at or after it;
+ * - a duration back from the moment the durable is created: `"90s"`, `"15m"`, `"2h"`, `"7d"`.
+ *
+ * Only applied when the durable is created (JetStream's `deliver_policy` with `opt_start_seq`
+ * / `opt_start_time`). A durable that exists keeps its position; if it was created with another
+ * start, the route logs a warning saying so and how to move it (resetDurable, or a new
+ * durable). Work-queue streams only allow `"all"`: another start fails the route with
+ * ErrConsumerConfigRejected. A bad value throws ErrInvalidOption at register.
+ * @default "all"
+ * @example withStartAt("new") · withStartAt(1042) · withStartAt("2h") · withStartAt(new Date("2026-11-30"))
+ */
+export function withStartAt(start: StartAt): RouteOption {
+  return record(RouteOptionName.StartAt, start);
 }
 
 /**

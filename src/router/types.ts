@@ -1,4 +1,5 @@
 import type { Logger } from "../logger/index.js";
+import type { StreamPosition } from "../position/index.js";
 import type { Producer } from "../producer/types.js";
 
 /** A message as a handler sees it, whatever the route kind. */
@@ -156,6 +157,10 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
    * ErrConsumerConfigConflict, or delete and re-create the durable. @default "fail"
    */
   readonly onConsumerConflict: "fail" | "recreate";
+  /** Where the durable starts when it is created (withStartAt). @default { kind: "all" } */
+  readonly startAt: StreamPosition;
+  /** True when withStartAt gave it: only then is an existing durable's other start reported. */
+  readonly startAtSet: boolean;
 }
 
 /** A validated core request-reply route. */

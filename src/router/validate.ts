@@ -16,6 +16,7 @@ import {
   ErrSubjectRequired,
   invalidValueMessage,
 } from "../errors/index.js";
+import { parseStartAt, type StreamPosition } from "../position/index.js";
 import { subjectMatches, subjectsOverlap } from "../subject/index.js";
 import { checkBackoff, exponential } from "./backoff.js";
 import {
@@ -376,8 +377,14 @@ function jetStreamFields(
     onConsumerLost: oneOf(draft, O.OnConsumerLost, ["recreate", "fail"], name),
     onStreamRecreated: oneOf(draft, O.OnStreamRecreated, ["consume", "fail"], name),
     onConsumerConflict: oneOf(draft, O.OnConsumerConflict, ["fail", "recreate"], name),
+    startAt: draft.values.has(O.StartAt)
+      ? parseStartAt(draft.values.get(O.StartAt), O.StartAt, name)
+      : START_ALL,
+    startAtSet: draft.values.has(O.StartAt),
   };
 }
+
+const START_ALL: StreamPosition = Object.freeze({ kind: "all" });
 
 function queueGroupOf(group: unknown, name: string): string {
   if (typeof group === "string" && group !== "" && !/\s/.test(group)) return group;

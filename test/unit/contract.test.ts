@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { AckPolicy, type ConsumerConfig, ReplayPolicy, RetentionPolicy } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  ReplayPolicy,
+  RetentionPolicy,
+} from "@nats-io/jetstream";
 import { versionAtLeast } from "../../src/conn/index.js";
 import {
   ConsumerMetadata,
@@ -24,6 +30,7 @@ import {
   withFanOut,
   withMaxAckPending,
   withOnConsumerConflict,
+  withStartAt,
   withStream,
   withSubject,
 } from "../../src/router/index.js";
@@ -249,5 +256,41 @@ describe("versions", () => {
   it("stamps the version package.json declares", () => {
     const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
     assert.equal(JETROUTE_VERSION, pkg.version);
+  });
+});
+
+describe("withStartAt on an existing durable", () => {
+  const started = (start: Parameters<typeof withStartAt>[0]) =>
+    buildRouteSpec(
+      route("svc", async () => ack(), withStream("S"), withSubject("a.x"), withStartAt(start)),
+    ) as JetStreamRouteSpec;
+  const warningsFor = (current: Partial<ConsumerConfig>, s: JetStreamRouteSpec) =>
+    checkConsumer({ ...matching(), ...current }, s, V2_15, stream(["a.>"])).warnings;
+
+  it("a duration back matches a durable made by start time on an earlier run", () => {
+    const current = {
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: "2026-01-01T00:00:00Z",
+    };
+    assert.deepEqual(warningsFor(current, started("2h")), []);
+  });
+
+  it("the same time written differently matches", () => {
+    const current = {
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: "2026-11-20T08:00:00.000000000Z",
+    };
+    assert.deepEqual(warningsFor(current, started("2026-11-20T09:00:00+01:00")), []);
+  });
+
+  it("another sequence is reported with the way to move the durable", () => {
+    const current = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 5 };
+    const [warning] = warningsFor(current, started(9));
+    assert.match(warning ?? "", /by_start_sequence 5, not at withStartAt\(seq 9\)/);
+    assert.match(warning ?? "", /jetroute durable reset S svc/);
+  });
+
+  it("a new durable starts where the route says", () => {
+    assert.equal(desiredConsumerConfig(started("new"), V2_15).deliver_policy, DeliverPolicy.New);
   });
 });

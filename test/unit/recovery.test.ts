@@ -26,11 +26,11 @@ const rows: readonly Row[] = [
     plan: { deliver: { startSeq: 41 }, streamRecreated: false },
   },
   {
-    name: "a limits stream with nothing acked starts at its first message",
+    name: "a limits stream with nothing acked starts where the route starts (withStartAt)",
     previous: stream({}),
     now: stream({}),
     floor: 0,
-    plan: { deliver: "all", streamRecreated: false },
+    plan: { deliver: "start", streamRecreated: false },
   },
   {
     name: "a work-queue stream starts at its first stored message (acked ones are deleted)",
