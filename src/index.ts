@@ -6,6 +6,7 @@ export {
   type RouteStats,
   withBrokerMiddleware,
   withConnection,
+  withHealthInterval,
   withProducer,
   withShutdownTimeout,
 } from "./broker/index.js";
@@ -20,6 +21,15 @@ export {
 export { ReplyCode } from "./core/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";
+export type {
+  BrokerHealth,
+  BrokerState,
+  ConnectionStatus,
+  ConsumerLag,
+  RouteError,
+  RouteHealth,
+  RouteState,
+} from "./health/index.js";
 export * from "./logger/index.js";
 export type { StartAt, StreamPosition } from "./position/index.js";
 export * from "./producer/index.js";

@@ -5,6 +5,12 @@ import {
   ErrInvalidOption,
   ErrRouteFailed,
 } from "../errors/index.js";
+import {
+  type BrokerHealth,
+  type BrokerState,
+  type RouteHealth,
+  RouteTracker,
+} from "../health/index.js";
 import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js";
 import type { RouteSpec } from "../router/types.js";
 import { type BrokerOption, type BrokerSettings, resolveBrokerSettings } from "./options.js";
@@ -32,6 +38,9 @@ export class Broker {
   readonly #specs: RouteSpec[] = [];
   /** One runner per registered route, made at register so stats() works before run(). */
   readonly #runners: RouteRunner[] = [];
+  /** One lifecycle per runner, same order: what `health()` reports. */
+  readonly #trackers: RouteTracker[] = [];
+  #state: BrokerState = "idle";
   #ran = false;
   readonly #started: Promise<void>;
   #resolveStarted!: () => void;
@@ -59,6 +68,7 @@ export class Broker {
     validateRouteSet([...this.#specs, ...specs]);
     this.#specs.push(...specs);
     this.#runners.push(...specs.map(runnerFor));
+    this.#trackers.push(...specs.map(() => new RouteTracker()));
     return this;
   }
 
@@ -83,6 +93,47 @@ export class Broker {
   }
 
   /**
+   * The broker's and each route's health: the connection (asked now: a PING, within 1.5 s),
+   * each route's state (`starting`, `running`, `stalled`, `recovering`, `draining`, `stopped`,
+   * `failed`; see RouteState), its last error, in-flight and held messages, and for JetStream
+   * routes the durable's counts as last read (every `withHealthInterval`, default 5 s). `live`
+   * is false once the broker failed; `ready` needs the connection up and every route `running`
+   * (`notReady` says what is not). Never rejects.
+   * @example
+   * const h = await broker.health();
+   * if (!h.ready) console.warn(h.notReady.join("; "));
+   */
+  async health(): Promise<BrokerHealth> {
+    // Routes and state as of the call; the connection's PING takes a round trip after it.
+    const state = this.#state;
+    const routes: Record<string, RouteHealth> = {};
+    const notReady: string[] = [];
+    this.#runners.forEach((runner, i) => {
+      const tracker = this.#trackers[i] as RouteTracker;
+      const h = tracker.snapshot(runner.spec.kind, runner.probe());
+      routes[runner.spec.name] = h;
+      if (h.state !== "running") notReady.push(`route "${runner.spec.name}" is ${h.state}`);
+    });
+    if (this.#runners.length === 0) notReady.push("no route registered");
+    const c = await this.#settings.conn.health();
+    if (!c.connected) notReady.unshift(`not connected to NATS (${c.server || "no server"})`);
+    return Object.freeze({
+      state,
+      live: state !== "failed",
+      ready: notReady.length === 0,
+      notReady: Object.freeze(notReady),
+      connection: Object.freeze({
+        connected: c.connected,
+        server: c.server,
+        rttMs: c.rttMs,
+        serverVersion: c.serverVersion,
+        reconnects: c.reconnects,
+      }),
+      routes: Object.freeze(routes),
+    });
+  }
+
+  /**
    * Resolves once every route is consuming (consumer ready, subscription open). Rejects with
    * `run`'s error if it fails before that, or with ErrBrokerStopped (`ERR_BROKER_STOPPED`) if
    * the broker was stopped before every route started.
@@ -102,17 +153,23 @@ export class Broker {
     const controller = new AbortController();
     // Each route listens on it (and its handlers, through the runtime): many routes are by design.
     setMaxListeners(0, controller.signal);
-    const onAbort = () => controller.abort(signal?.reason);
+    const onAbort = () => {
+      if (this.#state !== "failed") this.#state = "draining";
+      controller.abort(signal?.reason);
+    };
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (this.#specs.length === 0) {
         throw new ErrInvalidOption("register at least one route before run()");
       }
+      if (this.#state === "idle") this.#state = "starting";
       await this.#runAll(this.#runners, controller);
+      this.#state = "stopped";
       // Stopped before every route got going: nothing is consuming, and never will be.
       this.#rejectStarted(new ErrBrokerStopped("the broker stopped before every route started"));
     } catch (err) {
+      this.#state = "failed";
       this.#rejectStarted(err);
       throw err;
     } finally {
@@ -121,13 +178,18 @@ export class Broker {
   }
 
   async #runAll(runners: RouteRunner[], controller: AbortController): Promise<void> {
-    const { conn, logger, shutdownTimeoutMs, middleware, producer } = this.#settings;
+    const { conn, logger, shutdownTimeoutMs, middleware, producer, healthIntervalMs } =
+      this.#settings;
     let waiting = runners.length;
     let failure: ErrRouteFailed | undefined;
     await Promise.all(
-      runners.map(async (runner) => {
+      runners.map(async (runner, i) => {
         const name = runner.spec.name;
+        const tracker = this.#trackers[i] as RouteTracker;
         let started = false;
+        const draining = () => tracker.enter("draining");
+        controller.signal.addEventListener("abort", draining, { once: true });
+        tracker.enter("starting");
         const ctx: RouteRunContext = {
           conn,
           signal: controller.signal,
@@ -135,20 +197,32 @@ export class Broker {
           logger: logger.child({ route: name }),
           producer,
           middleware,
+          healthIntervalMs,
+          recordError: (err) => tracker.error(err),
           onStarted: () => {
             if (started) return;
             started = true;
-            if (--waiting === 0) this.#resolveStarted();
+            if (!controller.signal.aborted) tracker.enter("running");
+            if (--waiting === 0) {
+              if (this.#state === "starting") this.#state = "running";
+              this.#resolveStarted();
+            }
           },
         };
         try {
           await runner.run(ctx);
+          tracker.enter("stopped");
         } catch (cause) {
+          tracker.error(cause);
+          tracker.enter("failed");
           if (failure === undefined) {
             failure = new ErrRouteFailed(name, { cause });
             logger.error({ route: name, err: cause }, "route failed; stopping the broker");
+            this.#state = "failed";
             controller.abort(failure);
           }
+        } finally {
+          controller.signal.removeEventListener("abort", draining);
         }
       }),
     );

@@ -6,6 +6,7 @@ export {
   type BrokerSettings,
   withBrokerMiddleware,
   withConnection,
+  withHealthInterval,
   withProducer,
   withShutdownTimeout,
 } from "./options.js";

@@ -13,6 +13,7 @@ export interface BrokerDraft {
   shutdownTimeout?: unknown;
   middleware: unknown[];
   producer?: unknown;
+  healthInterval?: unknown;
 }
 
 /** Configures a {@link Broker}: `new Broker(withConnection(conn), withShutdownTimeout("10s"))`. */
@@ -25,6 +26,7 @@ export interface BrokerSettings {
   readonly shutdownTimeoutMs: number;
   readonly middleware: readonly Middleware[];
   readonly producer: Producer;
+  readonly healthIntervalMs: number;
 }
 
 /** The connection every route runs on (from `connect()`). Required: without it the constructor throws ErrConnectionRequired. */
@@ -63,7 +65,21 @@ export function withProducer(producer: Producer): BrokerOption {
   };
 }
 
+/**
+ * How often each JetStream route reads its durable's counts (`num_pending`, `num_ack_pending`,
+ * `num_redelivered`, `num_waiting`) for `broker.health()`: one consumer-info request per route
+ * per interval while it runs, never per message. 100 ms at least.
+ * @default "5s"
+ */
+export function withHealthInterval(interval: Duration): BrokerOption {
+  return (d) => {
+    d.healthInterval = interval;
+  };
+}
+
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = "30s";
+const DEFAULT_HEALTH_INTERVAL: Duration = "5s";
+const MIN_HEALTH_INTERVAL_MS = 100;
 
 /** Applies defaults, then options, then validates everything once. */
 export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerSettings {
@@ -86,6 +102,7 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
     ),
     middleware: Object.freeze(checkMiddleware(draft.middleware)),
     producer: draft.producer === undefined ? createProducer(conn) : checkProducer(draft.producer),
+    healthIntervalMs: checkHealthInterval(draft.healthInterval ?? DEFAULT_HEALTH_INTERVAL),
   });
 }
 
@@ -138,4 +155,12 @@ function checkProducer(value: unknown): Producer {
     );
   }
   return value as Producer;
+}
+
+function checkHealthInterval(value: unknown): number {
+  const ms = toTimerMillis(value, "withHealthInterval");
+  if (ms >= MIN_HEALTH_INTERVAL_MS) return ms;
+  throw new ErrInvalidOption(
+    invalidValueMessage("withHealthInterval", value, `at least ${MIN_HEALTH_INTERVAL_MS} ms`),
+  );
 }

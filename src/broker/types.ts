@@ -1,6 +1,7 @@
 import type { Connection } from "../conn/types.js";
 import type { JetStreamRouteStats } from "../consumer/stats.js";
 import type { CoreRouteStats } from "../core/stats.js";
+import type { RouteProbe } from "../health/tracker.js";
 import type { Logger } from "../logger/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware, RouteSpec } from "../router/types.js";
@@ -19,6 +20,10 @@ export interface RouteRunContext {
   readonly middleware: readonly Middleware[];
   /** Call once the route is consuming (consumer ready / subscription open). */
   readonly onStarted: () => void;
+  /** Records an error for `health()` (`lastError`): the runtime calls it on every handler failure. */
+  readonly recordError: (err: unknown) => void;
+  /** How often a JetStream route reads its consumer's counts for `health()`, ms. */
+  readonly healthIntervalMs: number;
 }
 
 /**
@@ -31,6 +36,8 @@ export interface RouteRunner {
   run(ctx: RouteRunContext): Promise<void>;
   /** The route's counters and live gauges, readable during and after a run. */
   stats(): RouteStats;
+  /** What `health()` reads of the route beyond its lifecycle: engine trouble, lag. */
+  probe(): RouteProbe;
 }
 
 /** A route's stats: {@link JetStreamRouteStats} for JetStream routes (they have `held`), {@link CoreRouteStats} for core routes. */

@@ -122,6 +122,9 @@ class ConnectionImpl implements Connection {
     return this.#jsm;
   }
 
+  /** Times nats.js reported a "reconnect" since connect. */
+  #reconnects = 0;
+
   async health(): Promise<ConnectionHealth> {
     const connected = this.#connected && !this.nats.isClosed();
     const rttMs = connected ? await this.#probeRtt() : undefined;
@@ -130,6 +133,7 @@ class ConnectionImpl implements Connection {
       server: this.nats.getServer(),
       rttMs,
       serverVersion: this.nats.info?.version,
+      reconnects: this.#reconnects,
     };
   }
 
@@ -223,6 +227,7 @@ class ConnectionImpl implements Connection {
         return;
       case "reconnect":
         this.#connected = true;
+        this.#reconnects++;
         this.#log.info({ event: status.type, server: status.server }, "reconnected");
         return;
       case "error":

@@ -11,6 +11,8 @@ export interface ConnectionHealth {
   readonly rttMs: number | undefined;
   /** Server version string, e.g. `2.9.10`. */
   readonly serverVersion: string | undefined;
+  /** Times the connection was re-established (nats.js "reconnect" events) since `connect()`. */
+  readonly reconnects: number;
 }
 
 /**

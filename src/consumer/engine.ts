@@ -12,6 +12,7 @@ import { HEADERS_ONLY_RETRY_MS, isHeadersOnly, parseAckSubject } from "./deliver
 import { HeldMessages } from "./held.js";
 import { Inbound } from "./inbound.js";
 import { startKeepAlive } from "./keep-alive.js";
+import { startLagPoll } from "./lag.js";
 import { drainHandlers, type EngineState } from "./lifecycle.js";
 import { LazyChildLogger } from "./message-logger.js";
 import { type PullLimits, provisionConsumer } from "./provision.js";
@@ -63,7 +64,7 @@ export class JetStreamEngine {
     this.#stats = stats;
     this.#guard = guard;
     this.#log = ctx.logger;
-    this.#runtime = handlerRuntime(spec, ctx.middleware, ctx.logger);
+    this.#runtime = handlerRuntime(spec, ctx.middleware, ctx.logger, ctx.recordError);
     this.#held = new HeldMessages(spec.concurrency, spec.prefetch);
     // Every running handler (and the timeout middleware) listens on this one signal.
     setMaxListeners(0, this.#grace.signal);
@@ -94,6 +95,7 @@ export class JetStreamEngine {
       inFlight: this.#held.running + this.#held.settling,
       buffered: this.#held.buffered,
       ackFloor: this.#guard.floor,
+      condition: this.#condition(),
     });
   }
 
@@ -137,6 +139,15 @@ export class JetStreamEngine {
       fail: (err) => this.#fail(err),
       log: this.#log,
     });
+    const stopLag = startLagPoll(
+      jsm,
+      this.#spec,
+      this.#ctx.healthIntervalMs,
+      (lag) => {
+        this.#stats.lag = lag;
+      },
+      this.#log,
+    );
     try {
       let limits = provisioned.limits;
       while (!this.#stop.signal.aborted) {
@@ -146,7 +157,7 @@ export class JetStreamEngine {
           (await recreateConsumer(jsm, this.#spec, fell, this.#provisionContext())) ?? limits;
       }
     } finally {
-      await stopFloor();
+      await Promise.all([stopFloor(), stopLag()]);
     }
   }
 
@@ -189,6 +200,16 @@ export class JetStreamEngine {
       await forgetDeadPulls(jsm, this.#ctx.conn.nats, this.#spec, this.#log);
     }
     for (const m of this.#held.takeBuffered()) this.#settler.release(m);
+  }
+
+  /**
+   * For health(): `recovering` while re-provisioning; `stalled` when the open pull missed two
+   * heartbeats although a worker is free (with every worker busy no pull is expected to be open).
+   */
+  #condition(): "ok" | "stalled" | "recovering" {
+    if (this.#state.kind === "recovering") return "recovering";
+    const beats = this.#session?.silentBeats ?? 0;
+    return beats >= 2 && this.#held.running < this.#spec.concurrency ? "stalled" : "ok";
   }
 
   #enter(next: EngineState): void {

@@ -89,6 +89,11 @@ export class PullSession {
     this.refill();
   }
 
+  /** Heartbeat intervals an open pull has heard nothing (0 once anything arrives or none is open). */
+  get silentBeats(): number {
+    return this.#silentBeats;
+  }
+
   /** Whether a pull request is open (the server may still send up to its remaining count). */
   get open(): number {
     return this.#state.kind === "open" ? this.#state.remaining : 0;

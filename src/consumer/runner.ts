@@ -26,6 +26,10 @@ export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner 
   return Object.freeze({
     spec,
     stats: () => counter.snapshot(),
+    probe: () => {
+      const { condition, inFlight, buffered } = counter.probe();
+      return { condition, inFlight, held: inFlight + buffered, consumer: counter.lag };
+    },
     run: (ctx: RouteRunContext) => new JetStreamEngine(spec, ctx, counter, guard).run(),
   });
 }

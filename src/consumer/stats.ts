@@ -1,3 +1,4 @@
+import type { ConsumerLag } from "../health/types.js";
 import type { ReplayGuard, ReplayGuardStats } from "./replay-guard.js";
 
 /**
@@ -64,9 +65,16 @@ export interface EngineGauges {
   readonly inFlight: number;
   readonly buffered: number;
   readonly ackFloor: number;
+  /** `stalled`: no pull heartbeat for two beats with a worker free; `recovering`: re-provisioning. */
+  readonly condition: "ok" | "stalled" | "recovering";
 }
 
-const IDLE: EngineGauges = Object.freeze({ inFlight: 0, buffered: 0, ackFloor: 0 });
+const IDLE: EngineGauges = Object.freeze({
+  inFlight: 0,
+  buffered: 0,
+  ackFloor: 0,
+  condition: "ok",
+});
 
 /** The mutable side of {@link JetStreamRouteStats}, owned by the runner. */
 export class StatsCounter {
@@ -83,6 +91,8 @@ export class StatsCounter {
   abandoned = 0;
   /** Set by the running engine; reads its gauges. */
   probe: () => EngineGauges = () => IDLE;
+  /** The consumer's counts, last read by the engine's lag poll (health interval). */
+  lag: ConsumerLag | undefined;
   readonly #guard: ReplayGuard;
 
   constructor(guard: ReplayGuard) {

@@ -49,6 +49,12 @@ export function coreRunner(spec: CoreRouteSpec): CoreRouteRunner {
   return Object.freeze({
     spec,
     stats: () => counter.snapshot(),
+    probe: () => ({
+      condition: "ok" as const,
+      inFlight: counter.inFlight,
+      held: undefined,
+      consumer: undefined,
+    }),
     run: (ctx: RouteRunContext) => new CoreRun(spec, ctx, counter).run(),
   });
 }
@@ -79,7 +85,7 @@ class CoreRun {
     this.#stats = stats;
     this.#isRequest = spec.kind === "request";
     this.#capacity = spec.concurrency + spec.maxPending;
-    const runtime = handlerRuntime(spec, ctx.middleware, ctx.logger);
+    const runtime = handlerRuntime(spec, ctx.middleware, ctx.logger, ctx.recordError);
     // Every in-flight handler (and the timeout middleware) may listen on this one signal; with
     // concurrency above 10 Node would warn of a leak that is by design.
     setMaxListeners(0, this.#grace.signal);

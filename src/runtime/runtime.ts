@@ -57,8 +57,9 @@ export function handlerRuntime(
   spec: RouteSpec,
   brokerMiddleware: readonly Middleware[],
   logger: Logger,
+  onFailure?: (err: unknown) => void,
 ): InlineHandlerRuntime {
-  return new Runtime(spec, buildPipeline(spec, brokerMiddleware), logger);
+  return new Runtime(spec, buildPipeline(spec, brokerMiddleware), logger, onFailure);
 }
 
 /**
@@ -82,11 +83,18 @@ class Runtime implements InlineHandlerRuntime {
   readonly pipeline: Handler;
   readonly #spec: RouteSpec;
   readonly #logger: Logger;
+  readonly #onFailure: ((err: unknown) => void) | undefined;
 
-  constructor(spec: RouteSpec, pipeline: Handler, logger: Logger) {
+  constructor(
+    spec: RouteSpec,
+    pipeline: Handler,
+    logger: Logger,
+    onFailure: ((err: unknown) => void) | undefined,
+  ) {
     this.#spec = spec;
     this.pipeline = pipeline;
     this.#logger = logger;
+    this.#onFailure = onFailure;
   }
 
   async run(msg: Message, ctx: Context): Promise<HandlerResult> {
@@ -115,6 +123,7 @@ class Runtime implements InlineHandlerRuntime {
     const log = ctx.logger;
     const policy = this.#spec.kind === "jetstream" ? this.#spec.errorPolicy : undefined;
     log.warn({ err: error, subject: msg.subject, policy }, "handler failed");
+    this.#onFailure?.(error);
     const onError = this.#spec.onError;
     if (onError === undefined) return;
     guardHook(

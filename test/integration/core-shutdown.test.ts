@@ -113,6 +113,8 @@ describe("core route shutdown", async () => {
       logger: silentLogger(),
       producer,
       middleware: [],
+      healthIntervalMs: 5_000,
+      recordError: () => {},
       onStarted: () => {
         started = true;
       },

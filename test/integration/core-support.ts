@@ -81,6 +81,8 @@ export async function startRoute(
     conn,
     signal: controller.signal,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5_000,
+    healthIntervalMs: 5_000,
+    recordError: () => {},
     logger,
     producer: options.producer ?? createProducer(conn),
     middleware: options.middleware ?? [],
