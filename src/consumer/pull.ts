@@ -73,6 +73,12 @@ export class PullSession {
   #monitor: NodeJS.Timeout | undefined;
   /** Heartbeat intervals with nothing received while a pull was open. */
   #silentBeats = 0;
+  /**
+   * Of those, the ones since the open pull was sent. A fresh pull's first heartbeat comes one
+   * full interval after the server gets it, so a pull re-issued on every tick never lives to
+   * hear one (seen after a server restart: re-pulls every beat, "stalled", until a message).
+   */
+  #pullSilentBeats = 0;
   #heard = false;
 
   constructor(nc: NatsConnection, settings: PullSettings, owner: PullOwner, log: Logger) {
@@ -201,16 +207,22 @@ export class PullSession {
     this.refill();
   }
 
-  /** Once per heartbeat interval: an open pull that heard nothing for two is re-issued. */
+  /**
+   * Once per heartbeat interval: an open pull that heard nothing for two is re-issued, and the
+   * new one gets two intervals of its own before it is given up too.
+   */
   #tick(): void {
     if (this.#state.kind !== "open" || this.#heard) {
       this.#heard = false;
       this.#silentBeats = 0;
+      this.#pullSilentBeats = 0;
       if (this.#state.kind === "idle") this.refill();
       return;
     }
     this.#silentBeats++;
-    if (this.#silentBeats < 2) return;
+    this.#pullSilentBeats++;
+    if (this.#pullSilentBeats < 2) return;
+    this.#pullSilentBeats = 0;
     this.#owner.event({ kind: "heartbeats-missed", silentBeats: this.#silentBeats });
     // Presumed lost (a dead leader, a dropped flow): a fresh inbox and a fresh pull. The
     // count goes on: only something heard (or no pull open) resets it.

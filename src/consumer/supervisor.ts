@@ -29,6 +29,8 @@ export class PullSupervisor {
   readonly #act: SupervisorActions;
   /** Pull rejections since the last message. */
   #rejections = 0;
+  /** The silent-beat count at the last flow check (0: none in this silence). */
+  #flowCheckedAt = 0;
 
   constructor(conn: Connection, spec: JetStreamRouteSpec, log: Logger, act: SupervisorActions) {
     this.#conn = conn;
@@ -55,7 +57,13 @@ export class PullSupervisor {
         // Again every other beat: a probe made while disconnected learns nothing, and on 2.9 a
         // pull for a consumer deleted meanwhile is dropped without a word.
         if (e.silentBeats % 2 === 0) void this.#probe();
-        if (e.silentBeats % PULL.reconnectAfterBeats === 0) void this.#checkFlow();
+        // Events come every other beat (a re-issued pull gets two): check the flow at the
+        // first event past `reconnectAfterBeats` beats since the last check.
+        if (e.silentBeats < this.#flowCheckedAt) this.#flowCheckedAt = 0;
+        if (e.silentBeats - this.#flowCheckedAt >= PULL.reconnectAfterBeats) {
+          this.#flowCheckedAt = e.silentBeats;
+          void this.#checkFlow();
+        }
         return;
       case "rejected":
         this.#rejected(e.code, e.description);
