@@ -22,6 +22,7 @@ export * from "./duration/index.js";
 export * from "./errors/index.js";
 export * from "./logger/index.js";
 export * from "./producer/index.js";
+export * from "./replay/index.js";
 export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";
 export * from "./stream/index.js";
