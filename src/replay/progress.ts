@@ -60,10 +60,15 @@ export class ReplayCounts {
     }
   }
 
-  /** Stops the reports, sends the last one, and returns the summary. */
-  finish(aborted: boolean): ReplaySummary {
+  /** Stops the periodic reports (idempotent). */
+  stopReports(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Stops the reports, sends the last one (`done: true`), and returns the summary. */
+  finish(aborted: boolean): ReplaySummary {
+    this.stopReports();
     if (!aborted) this.remaining = 0;
     this.#report(true);
     return Object.freeze({

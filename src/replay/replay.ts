@@ -106,7 +106,7 @@ export async function replay(
     return counts.finish(aborted && !reachedEnd);
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    counts.finish(true); // idempotent for the timer; the summary returned above is the one kept
+    counts.stopReports();
     messages?.stop();
     if (messages !== undefined) await messages.closed();
     await consumer.delete().catch(() => {});
