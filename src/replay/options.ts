@@ -57,8 +57,9 @@ export function replayPlan(conn: Connection, r: Route, options: ReplayOptions): 
     progressIntervalMs: intervalOf(o.progressIntervalMs),
     middleware: middlewareOf(o.middleware),
     logger: o.logger ?? silentLogger(),
-    producer: o.producer ?? createProducer(conn),
     concurrency: concurrencyOf(o.concurrency),
+    // Last: every option is valid by now.
+    producer: o.producer ?? createProducer(conn),
   };
 }
 
