@@ -40,34 +40,69 @@ const DEAD_LETTER_ATTEMPTS = 3;
  * or, with none (or when it cannot be stored), failed and logged. Never rejects.
  */
 export async function handleReplayed(m: JsMsg, deps: HandleDeps): Promise<Verdict> {
+  const a = attempt(m, 1, deps);
+  return settleReplayed(m, 1, await a.settlement(), deps, a.log);
+}
+
+/** One run of the pipeline: its logger, and the settlement the table gives its result. */
+export interface Attempt {
+  readonly log: Logger;
+  settlement(): Promise<Settlement>;
+}
+
+/**
+ * Runs the pipeline once with delivery count `count`. The replay loop awaits `settlement()`
+ * inline and calls {@link settleReplayed} only when it is not an ack: one async frame per
+ * message fewer on the common path.
+ */
+export function attempt(m: JsMsg, count: number, deps: HandleDeps): Attempt {
   const { spec, runtime: rt } = deps;
-  const seq = m.info.streamSequence;
-  for (let count = 1; ; count++) {
-    const log = new LazyChildLogger(deps.logger, seq, count);
-    const msg = fromJetStream(new Replayed(m, count));
-    const ctx: Context = {
-      signal: deps.signal,
-      logger: log,
-      route: spec.name,
-      producer: deps.producer,
-    };
-    let result: HandlerResult;
-    try {
-      result = rt.returned(await rt.pipeline(msg, ctx), msg, ctx);
-    } catch (error) {
-      result = rt.threw(error, msg, ctx);
-    }
-    const s: Settlement = decideSettlement(result, count, spec, log);
+  const log = new LazyChildLogger(deps.logger, m.info.streamSequence, count);
+  const msg = fromJetStream(new Replayed(m, count));
+  const ctx: Context = {
+    signal: deps.signal,
+    logger: log,
+    route: spec.name,
+    producer: deps.producer,
+  };
+  return {
+    log,
+    async settlement() {
+      let result: HandlerResult;
+      try {
+        result = rt.returned(await rt.pipeline(msg, ctx), msg, ctx);
+      } catch (error) {
+        result = rt.threw(error, msg, ctx);
+      }
+      return decideSettlement(result, count, spec, log);
+    },
+  };
+}
+
+/** Applies the settlement of attempt `count`: retries in process until a final verdict. */
+export async function settleReplayed(
+  m: JsMsg,
+  count: number,
+  first: Settlement,
+  deps: HandleDeps,
+  firstLog: Logger,
+): Promise<Verdict> {
+  let s = first;
+  let log = firstLog;
+  for (let n = count; ; n++) {
     switch (s.kind) {
       case "ack":
         return "handled";
       case "release":
         return "interrupted";
-      case "nak":
-        if (!(await sleep(s.delayMs, deps.signal))) return "interrupted";
-        continue;
       case "dead-letter":
-        return deadLetter(m, s.reason, count, deps, log);
+        return deadLetter(m, s.reason, n, deps, log);
+      case "nak": {
+        if (!(await sleep(s.delayMs, deps.signal))) return "interrupted";
+        const next = attempt(m, n + 1, deps);
+        log = next.log;
+        s = await next.settlement();
+      }
     }
   }
 }

@@ -24,7 +24,7 @@ import {
 import { deliverConfig, resolveTime } from "../position/index.js";
 import type { Route } from "../router/route.js";
 import { handlerRuntime } from "../runtime/index.js";
-import { type HandleDeps, handleReplayed } from "./handle.js";
+import { attempt, type HandleDeps, handleReplayed, settleReplayed } from "./handle.js";
 import { type ReplayPlan, replayPlan } from "./options.js";
 import { ReplayCounts } from "./progress.js";
 import { firstSeqAtOrAfter, requireRetention, streamInfo } from "./stream.js";
@@ -144,7 +144,9 @@ async function readRange(
       }
       counts.read(seq, pending);
       if (plan.concurrency === 1) {
-        counts.count(await handleReplayed(m, deps));
+        const a = attempt(m, 1, deps);
+        const s = await a.settlement();
+        counts.count(s.kind === "ack" ? "handled" : await settleReplayed(m, 1, s, deps, a.log));
       } else {
         run(m);
         while (inFlight.size >= plan.concurrency) await Promise.race(inFlight);
