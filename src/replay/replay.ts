@@ -32,6 +32,13 @@ import type { ReplayOptions, ReplaySummary } from "./types.js";
 
 /** Messages the ordered consumer pulls ahead of the handler. */
 const REPLAY_BATCH = 500;
+/**
+ * Each pull's expiry; its idle heartbeat is half of it. A deleted stream is noticed after two
+ * missed heartbeats (the ordered consumer then fails to recreate itself), so shorter than
+ * nats.js's 30 s default; a handler running longer than two heartbeats only makes the ordered
+ * consumer recreate itself past what it already received (no gap, no duplicate).
+ */
+const PULL_EXPIRES_MS = 10_000;
 
 /**
  * Reads a range of the route's stream again and runs every message of the route's subjects
@@ -81,7 +88,7 @@ export async function replay(
   try {
     const ci = await consumer.info(true);
     if (ci.num_pending === 0) return counts.finish(false);
-    messages = await consumer.consume({ max_messages: REPLAY_BATCH });
+    messages = await consumer.consume({ max_messages: REPLAY_BATCH, expires: PULL_EXPIRES_MS });
     if (signal?.aborted) messages.stop();
     const deps: HandleDeps = {
       conn,
