@@ -110,7 +110,8 @@ export async function replay(
         stopped(conn, what, closedWith instanceof Error ? closedWith : undefined)
       );
     }
-    return counts.finish(aborted && !reachedEnd);
+    // Aborted as the last message ran: the range was read, but a handler was interrupted.
+    return counts.finish(aborted && (!reachedEnd || counts.interrupted > 0));
   } finally {
     signal?.removeEventListener("abort", onAbort);
     counts.stopReports();
