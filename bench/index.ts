@@ -10,6 +10,7 @@ import { measure as fanout } from "./measures/fanout.js";
 import { measure as ioBound } from "./measures/io-bound.js";
 import { measure as poisonFlood } from "./measures/poison-flood.js";
 import { measure as publish } from "./measures/publish.js";
+import { measure as replay } from "./measures/replay.js";
 import { measure as requestReply } from "./measures/request-reply.js";
 import { measure as rssBacklog } from "./measures/rss-backlog.js";
 import { measure as scaleOut } from "./measures/scale-out.js";
@@ -27,6 +28,7 @@ const MEASURES: readonly Measure[] = [
   fanout,
   scaleOut,
   rssBacklog,
+  replay,
 ];
 
 function selectMeasures(): readonly Measure[] {

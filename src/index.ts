@@ -33,6 +33,7 @@ export type {
 export * from "./logger/index.js";
 export type { StartAt, StreamPosition } from "./position/index.js";
 export * from "./producer/index.js";
+export * from "./replay/index.js";
 export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";
 export * from "./stream/index.js";

@@ -19,6 +19,7 @@ export {
 } from "./dead-letter.js";
 export { classifyDeadLetterFailure, type DeadLetterFailureKind } from "./dead-letter-failure.js";
 export { PULL } from "./lifecycle.js";
+export { LazyChildLogger } from "./message-logger.js";
 export {
   type Provisioned,
   type ProvisionResult,
@@ -39,6 +40,7 @@ export {
 export { type JetStreamRouteRunner, jetStreamRunner } from "./runner.js";
 export { claimDurable, isDurableRunning } from "./running.js";
 export {
+  backoffDelay,
   beforeRun,
   decideSettlement,
   FALLBACK_DELAY_MS,

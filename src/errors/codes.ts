@@ -49,6 +49,10 @@ export const ErrorCode = {
   BrokerRunning: "ERR_BROKER_RUNNING",
   BrokerStopped: "ERR_BROKER_STOPPED",
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
+  // replay
+  DurableRunning: "ERR_DURABLE_RUNNING",
+  ConsumerNotFound: "ERR_CONSUMER_NOT_FOUND",
+  RetentionUnsupported: "ERR_RETENTION_UNSUPPORTED",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

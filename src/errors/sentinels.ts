@@ -77,6 +77,23 @@ export const ErrConnectionRequired = defineSentinel(
   ErrorCode.ConnectionRequired,
   "ErrConnectionRequired",
 );
+/** `resetDurable` refused: a route of this process is consuming the durable right now (stop it first). */
+export const ErrDurableRunning = defineSentinel(ErrorCode.DurableRunning, "ErrDurableRunning");
+/** A durable consumer that an operation needs (`resetDurable`) does not exist on the stream. */
+export const ErrConsumerNotFound = defineSentinel(
+  ErrorCode.ConsumerNotFound,
+  "ErrConsumerNotFound",
+);
+/**
+ * The stream's retention policy rules the operation out: `replay` on a work-queue stream (the
+ * server refuses a second, unacknowledged reader there), `resetDurable` on a work-queue or
+ * interest stream (acknowledged messages are deleted, and the server refuses
+ * `by_start_sequence` there). The message names the stream and its retention.
+ */
+export const ErrRetentionUnsupported = defineSentinel(
+  ErrorCode.RetentionUnsupported,
+  "ErrRetentionUnsupported",
+);
 export const ErrNatsServerMissing = defineSentinel(
   ErrorCode.NatsServerMissing,
   "ErrNatsServerMissing",

@@ -132,4 +132,14 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
     assert.match(run.stdout, /^durable "billing" now has ack_policy explicit$/m);
     assert.match(run.stdout, /^charged 5 of 5 orders after re-creating the durable$/m);
   });
+
+  it("the replay example rebuilds its total through the route without moving the live durable, then rewinds the durable", async () => {
+    const run = await runExample("examples/replay/main.ts", server.url);
+    assertExitedCleanly(run);
+    assert.match(run.stdout, /^progress: 10 read, seq 10 of 10$/m);
+    assert.match(run.stdout, /^replayed 10 of 10: 9 handled, 1 dead-lettered; total 900 cents$/m);
+    assert.match(run.stdout, /^live durable pending unchanged: true$/m);
+    assert.match(run.stdout, /^durable "invoices" reset to seq 7 \((reset-api|recreated)\)$/m);
+    assert.match(run.stdout, /^redelivered after the reset: 7,8,9,10$/m);
+  });
 });

@@ -10,6 +10,10 @@ import {
   ErrSubjectRequired,
   ensureStream,
   isJetrouteError,
+  type ReplaySummary,
+  type ResetResult,
+  replay,
+  resetDurable,
   route,
   withAsyncTraces,
   withConcurrency,
@@ -54,4 +58,21 @@ export function errorCodesNarrow(err: unknown): string {
     return wrong;
   }
   return "";
+}
+
+export async function replayTakesAPositionAndResetDurableATarget(): Promise<void> {
+  const conn = await connect(withServers("nats://127.0.0.1:4222"));
+  const r = route("r", async () => {}, withStream("S"));
+  const s: ReplaySummary = await replay(conn, r, { from: "2h", to: 10 });
+  const last: number | undefined = s.lastSeq;
+  void last;
+  // @ts-expect-error `from` is required: a replay starts somewhere
+  await replay(conn, r, { to: "end" });
+  // @ts-expect-error a replay's concurrency is a number
+  await replay(conn, r, { from: "all", concurrency: "2" });
+  const reset: ResetResult = await resetDurable(conn, "S", "d", { to: new Date() });
+  const method: "reset-api" | "recreated" = reset.method;
+  void method;
+  // @ts-expect-error resetDurable needs `to`
+  await resetDurable(conn, "S", "d", {});
 }
