@@ -49,6 +49,8 @@ export const ErrorCode = {
   BrokerRunning: "ERR_BROKER_RUNNING",
   BrokerStopped: "ERR_BROKER_STOPPED",
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
+  // dlq
+  DeadLetterNotFound: "ERR_DEAD_LETTER_NOT_FOUND",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

@@ -77,6 +77,11 @@ export const ErrConnectionRequired = defineSentinel(
   ErrorCode.ConnectionRequired,
   "ErrConnectionRequired",
 );
+/** `getDeadLetter`: the DLQ stream has no message at that sequence (never stored, removed or aged out). */
+export const ErrDeadLetterNotFound = defineSentinel(
+  ErrorCode.DeadLetterNotFound,
+  "ErrDeadLetterNotFound",
+);
 export const ErrNatsServerMissing = defineSentinel(
   ErrorCode.NatsServerMissing,
   "ErrNatsServerMissing",
