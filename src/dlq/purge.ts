@@ -1,8 +1,7 @@
 import type { Connection } from "../conn/types.js";
 import { validateStreamName } from "../stream/index.js";
 import { resolveDeadLetterFilter } from "./filter.js";
-import { checkConn, dlqStreamInfo, mapStreamError, scanDeadLetters } from "./read.js";
-import { isNoMessage } from "./redrive.js";
+import { checkConn, dlqStreamInfo, isNoMessage, mapStreamError, scanDeadLetters } from "./read.js";
 import type { DeadLetterScanOptions, PurgeSummary } from "./types.js";
 
 /**

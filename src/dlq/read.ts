@@ -1,4 +1,10 @@
-import type { JetStreamManager, JsMsg, StreamInfo } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamInfo,
+} from "@nats-io/jetstream";
 import type { Connection } from "../conn/types.js";
 import { isStreamNotFound } from "../consumer/stream-checks.js";
 import {
@@ -189,4 +195,15 @@ export function checkLimit(limit: unknown): number {
     throw new ErrInvalidOption(invalidValueMessage("limit", limit, "an integer >= 0"));
   }
   return limit;
+}
+
+/**
+ * True when deleting a message failed because it is not there (any more): 10037 "no message
+ * found", or 10057 (delete failed) saying "no message found" / "stream store EOF" (a sequence
+ * past the end), as 2.9.10 and 2.15.1 answer.
+ */
+export function isNoMessage(err: unknown): boolean {
+  if (!(err instanceof JetStreamApiError)) return false;
+  if (err.code === JetStreamApiCodes.NoMessageFound) return true;
+  return err.code === 10057 && /no message found|EOF/i.test(err.message);
 }

@@ -14,7 +14,7 @@ import { validateStreamName } from "../stream/index.js";
 import { validatePublishSubject } from "../subject/index.js";
 import { originalHeaders, RedriveHeader } from "./decode.js";
 import { resolveDeadLetterFilter } from "./filter.js";
-import { checkConn, checkLimit, scanDeadLetters } from "./read.js";
+import { checkConn, checkLimit, isNoMessage, scanDeadLetters } from "./read.js";
 import type {
   DeadLetter,
   RedriveEvent,
@@ -281,11 +281,6 @@ async function streamStores(jsm: JetStreamManager, subject: string): Promise<boo
   } catch (err) {
     return !isStreamNotFound(err);
   }
-}
-
-export function isNoMessage(err: unknown): boolean {
-  // 10037 "no message found"; nats.js surfaces it as a JetStreamApiError.
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 10037;
 }
 
 function isPublishSubject(subject: string): boolean {
