@@ -136,7 +136,12 @@ async function operate(conn: Connection, log: Logger, signal: AbortSignal): Prom
       `redriven: ${done.published} published, ${done.duplicates} duplicates, ${done.removed} removed, ${done.failed.length} failed`,
     );
     while (charged.length < 3) await sleep(20, undefined, { signal });
-    console.log(`processed after the fix: ${charged.filter((id) => id !== "o1").join(", ")}`);
+    console.log(
+      `processed after the fix: ${charged
+        .filter((id) => id !== "o1")
+        .sort()
+        .join(", ")}`,
+    );
     const again = await redriveDeadLetters(conn, DLQ_STREAM, { filter: charges, signal });
     console.log(`redrive again: ${again.matched} matched, ${again.published} published`);
 
