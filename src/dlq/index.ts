@@ -2,9 +2,10 @@
 // the original subject (deduplicated, removed only after the PubAck), purge (all or filtered).
 export { decodeDeadLetter, type RawDeadLetter, RedriveHeader } from "./decode.js";
 export { type ResolvedFilter, resolveDeadLetterFilter } from "./filter.js";
+export { redriveMsgId } from "./plan.js";
 export { purgeDeadLetters } from "./purge.js";
 export { getDeadLetter, iterateDeadLetters, listDeadLetters } from "./read.js";
-export { redriveDeadLetters, redriveMsgId } from "./redrive.js";
+export { redriveDeadLetters } from "./redrive.js";
 export type {
   DeadLetter,
   DeadLetterFilter,

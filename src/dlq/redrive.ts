@@ -12,11 +12,10 @@ import { createProducer } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
 import { validateStreamName } from "../stream/index.js";
 import { validatePublishSubject } from "../subject/index.js";
-import { originalHeaders, RedriveHeader } from "./decode.js";
 import { resolveDeadLetterFilter } from "./filter.js";
+import { planRedrive } from "./plan.js";
 import { checkConn, checkLimit, isNoMessage, scanDeadLetters } from "./read.js";
 import type {
-  DeadLetter,
   RedriveEvent,
   RedriveFailure,
   RedriveOptions,
@@ -25,19 +24,10 @@ import type {
 } from "./types.js";
 
 /**
- * The `Nats-Msg-Id` a redrive publishes dead letter `seq` of `dlqStream` with:
- * `redrive:<dlqStream>:<seq>`. The same letter always gets the same id, so the target stream
- * stores it once however often it is redriven, within that stream's duplicate window.
- */
-export function redriveMsgId(dlqStream: string, seq: number): string {
-  return `redrive:${dlqStream}:${seq}`;
-}
-
-/**
  * Publishes dead letters back: each matching letter, oldest first, is JetStream-published to its
  * `Jetroute-Original-Subject` (or `to`) with its payload and original headers (no `Jetroute-*`,
  * no `Nats-*`), plus `Jetroute-Redriven-From: <dlqStream>:<seq>` and the msg id
- * {@link redriveMsgId}; only after the PubAck is the letter removed from the DLQ (unless `keep`).
+ * `redriveMsgId`; only after the PubAck is the letter removed from the DLQ (unless `keep`).
  * One letter at a time, so an interruption (`signal`) stops between two letters; a letter
  * published but not yet removed is acked as a duplicate by a re-run within the target stream's
  * duplicate window (default 2 min) and then removed, so a re-run publishes each letter once.
@@ -156,68 +146,6 @@ export async function redriveDeadLetters(
   };
 }
 
-/** What would be sent for `letter`, or why it cannot be. */
-async function planRedrive(
-  jsm: JetStreamManager,
-  dlqStream: string,
-  letter: DeadLetter,
-  to: string | undefined,
-  hasStream: (subject: string) => Promise<boolean>,
-): Promise<RedrivePlan | RedriveFailure> {
-  const { seq } = letter;
-  const subject = to ?? letter.originalSubject;
-  if (subject === undefined || !isPublishSubject(subject)) {
-    return {
-      seq,
-      kind: "no-subject",
-      reason: `dead letter ${seq} has no valid Jetroute-Original-Subject (${JSON.stringify(letter.originalSubject ?? null)}); redrive it with \`to\``,
-    };
-  }
-  let data = letter.data;
-  let headers = letter.headers;
-  let fromOriginal = false;
-  if (letter.payloadTruncated !== undefined || letter.headersDropped !== undefined) {
-    const original = await fetchOriginal(jsm, letter);
-    if (original === undefined) {
-      return {
-        seq,
-        kind: "payload-missing",
-        reason: `dead letter ${seq} was stored without its payload (${letter.payloadTruncated ?? "?"} bytes) and the original ${letter.stream ?? "?"}:${letter.sequence ?? "?"} is no longer in its stream; it is not redriven with an empty payload`,
-      };
-    }
-    data = original.data;
-    headers = original.headers;
-    fromOriginal = true;
-  }
-  if (!(await hasStream(subject))) {
-    return {
-      seq,
-      kind: "no-stream",
-      reason: `no stream stores "${subject}" (dead letter ${seq}); create one, or redrive it with \`to\``,
-    };
-  }
-  const record: Record<string, string[]> = {};
-  for (const [k, values] of headers) record[k] = [...values];
-  record[RedriveHeader.RedrivenFrom] = [`${dlqStream}:${seq}`];
-  return { seq, subject, msgId: redriveMsgId(dlqStream, seq), headers: record, data, fromOriginal };
-}
-
-/** The original of a letter stored without its payload, when its stream still has it. */
-async function fetchOriginal(
-  jsm: JetStreamManager,
-  letter: DeadLetter,
-): Promise<{ data: Uint8Array; headers: ReadonlyMap<string, readonly string[]> } | undefined> {
-  if (letter.stream === undefined || letter.sequence === undefined) return undefined;
-  try {
-    const m = await jsm.streams.getMessage(letter.stream, { seq: letter.sequence });
-    // A stream created again under the same name reuses sequences: the subject must agree.
-    if (m === null || m.subject !== letter.originalSubject) return undefined;
-    return { data: m.data, headers: originalHeaders(m.header) };
-  } catch {
-    return undefined;
-  }
-}
-
 async function publish(
   producer: Producer,
   plan: RedrivePlan,
@@ -280,15 +208,6 @@ async function streamStores(jsm: JetStreamManager, subject: string): Promise<boo
     return true;
   } catch (err) {
     return !isStreamNotFound(err);
-  }
-}
-
-function isPublishSubject(subject: string): boolean {
-  try {
-    validatePublishSubject(subject);
-    return true;
-  } catch {
-    return false;
   }
 }
 
