@@ -3,6 +3,8 @@ import {
   JetStreamApiError,
   type JetStreamManager,
   type JsMsg,
+  RetentionPolicy,
+  type StoredMsg,
   type StreamInfo,
 } from "@nats-io/jetstream";
 import type { Connection } from "../conn/types.js";
@@ -15,7 +17,7 @@ import {
   invalidValueMessage,
 } from "../errors/index.js";
 import { validateStreamName } from "../stream/index.js";
-import { decodeDeadLetter } from "./decode.js";
+import { decodeDeadLetter, type RawDeadLetter } from "./decode.js";
 import { type ResolvedFilter, resolveDeadLetterFilter } from "./filter.js";
 import type { DeadLetter, ListDeadLettersOptions } from "./types.js";
 
@@ -27,8 +29,9 @@ const PULL_EXPIRES_MS = 1_000;
 /**
  * The dead letters of `dlqStream` that match `options.filter`, oldest first, streamed: from the
  * stream's first letter (or the first stored at `filter.since`) up to its last sequence when the
- * call starts. Never waits for new letters; an empty stream ends at once. Reads with an ordered
- * ephemeral consumer (no acks, deleted at the end), so it works on a stream of any retention.
+ * call starts. Never waits for new letters; an empty stream ends at once. Reads a limits stream
+ * with an ordered ephemeral consumer (no acks, deleted at the end); a work-queue or interest
+ * stream (which refuse such a consumer) one sequence at a time.
  * @throws ErrStreamNotFound (on the first `next()`) when `dlqStream` does not exist;
  *   ErrInvalidOption / ErrInvalidSubject for a bad option; `signal.reason` when aborted.
  * @example
@@ -126,19 +129,43 @@ export async function* scanDeadLetters(
   const jsm = await conn.jetstreamManager();
   const info = await dlqStreamInfo(jsm, dlqStream);
   if (info.state.messages === 0) return;
+  // Work-queue and interest streams refuse a consumer starting at a sequence or time (and a
+  // second unfiltered consumer on a work-queue stream): read those by sequence instead.
+  const source =
+    info.config.retention === RetentionPolicy.Limits
+      ? readOrdered(conn, dlqStream, info, filter.since, signal)
+      : readBySequence(jsm, dlqStream, info, signal);
+  let yielded = 0;
+  for await (const raw of source) {
+    const letter = decodeDeadLetter(raw);
+    if (!filter.matches(letter)) continue;
+    signal?.throwIfAborted();
+    yield letter;
+    yielded++;
+    if (yielded >= limit) return;
+  }
+}
+
+/** Every message of a limits stream from its start (or `since`) up to its last sequence now. */
+async function* readOrdered(
+  conn: Connection,
+  dlqStream: string,
+  info: StreamInfo,
+  since: Date | undefined,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<RawDeadLetter> {
   const lastSeq = info.state.last_seq;
   let consumer: Awaited<ReturnType<Connection["jetstream"]["consumers"]["get"]>>;
   try {
     consumer = await conn.jetstream.consumers.get(
       dlqStream,
-      filter.since === undefined
+      since === undefined
         ? { opt_start_seq: info.state.first_seq }
-        : { opt_start_time: filter.since.toISOString() },
+        : { opt_start_time: since.toISOString() },
     );
   } catch (cause) {
     throw mapStreamError(dlqStream, cause);
   }
-  let yielded = 0;
   try {
     let pending = (await consumer.info(true)).num_pending;
     while (pending > 0) {
@@ -155,24 +182,40 @@ export async function* scanDeadLetters(
       for (const m of batch) {
         if (m.seq > lastSeq) return;
         pending = m.info.pending;
-        const letter = decodeDeadLetter({
+        yield {
           seq: m.seq,
           subject: m.subject,
           data: m.data,
           headers: m.headers,
           storedAt: m.time,
-        });
-        if (!filter.matches(letter)) continue;
-        signal?.throwIfAborted();
-        yield letter;
-        yielded++;
-        if (yielded >= limit) return;
+        };
       }
       if (batch[batch.length - 1]?.seq === lastSeq) return;
     }
   } finally {
     // Ephemeral, but it would linger for its inactive threshold (5 min) in `consumer ls`.
     await consumer.delete().catch(() => {});
+  }
+}
+
+/** Every message from the first sequence to the last one now, one request each. */
+async function* readBySequence(
+  jsm: JetStreamManager,
+  dlqStream: string,
+  info: StreamInfo,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<RawDeadLetter> {
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    signal?.throwIfAborted();
+    let m: StoredMsg | null;
+    try {
+      m = await jsm.streams.getMessage(dlqStream, { seq });
+    } catch (cause) {
+      throw mapStreamError(dlqStream, cause);
+    }
+    if (m !== null) {
+      yield { seq: m.seq, subject: m.subject, data: m.data, headers: m.header, storedAt: m.time };
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import {
   redriveDeadLetters,
 } from "../../src/dlq/index.js";
 import { ErrorCode, isJetrouteError } from "../../src/errors/index.js";
-import { ensureStream, withSubjects } from "../../src/stream/index.js";
+import { ensureStream, withRetention, withSubjects } from "../../src/stream/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import { deadLetterSetup, messageCount } from "./dlq-support.js";
 import { unique, useConnection } from "./engine-support.js";
@@ -91,6 +91,21 @@ describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async
     await listDeadLetters(conn, s.dlqStream, { limit: 1 });
     const jsm = await conn.jetstreamManager();
     assert.equal((await jsm.streams.info(s.dlqStream)).state.consumer_count, 0);
+  });
+
+  it("a work-queue DLQ stream is listed and purged by route too", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "shipping"], [withRetention("workqueue")]);
+    await s.publish("billing", 2);
+    await s.publish("shipping", 1);
+    await s.deadLettered(3);
+    assert.equal((await listDeadLetters(conn, s.dlqStream, { filter: { since: "1h" } })).length, 3);
+    const result = await purgeDeadLetters(conn, s.dlqStream, { filter: { route: "billing" } });
+    assert.equal(result.purged, 2);
+    const left = await listDeadLetters(conn, s.dlqStream);
+    assert.deepEqual(
+      left.map((l) => l.route),
+      ["shipping"],
+    );
   });
 
   it("showing a dead letter by sequence gives it, and a missing one is ERR_DEAD_LETTER_NOT_FOUND", async () => {
