@@ -122,6 +122,28 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.equal(await messageCount(conn, s.dlqStream), 0);
   });
 
+  it("a redriven message that fails again is dead-lettered once more, saying where it was redriven from", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 1);
+    await s.deadLettered(1);
+    const summary = await redriveDeadLetters(conn, s.dlqStream);
+    assert.deepEqual([summary.matched, summary.published, summary.removed], [1, 1, 1]);
+    await s.deadLettered(1);
+    const [again] = await listDeadLetters(conn, s.dlqStream);
+    assert.equal(again?.seq, 2);
+    assert.equal(again?.redrivenFrom, `${s.dlqStream}:1`);
+    assert.equal(again?.headers.has(RedriveHeader.RedrivenFrom), false);
+  });
+
+  it("a redrive aborted before it starts publishes nothing", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 1);
+    await s.deadLettered(1);
+    const summary = await redriveDeadLetters(conn, s.dlqStream, { signal: AbortSignal.abort() });
+    assert.deepEqual([summary.matched, summary.published, summary.interrupted], [0, 0, true]);
+    assert.equal(await messageCount(conn, s.stream), 1);
+  });
+
   it("a letter whose original subject has no stream fails with a reason while the others are redriven", async () => {
     const s = await deadLetterSetup(conn);
     await s.publish("billing", 1);
