@@ -2,6 +2,7 @@
 // the original subject (deduplicated, removed only after the PubAck), purge (all or filtered).
 export { decodeDeadLetter, type RawDeadLetter, RedriveHeader } from "./decode.js";
 export { type ResolvedFilter, resolveDeadLetterFilter } from "./filter.js";
+export { type DeadLetterJSON, deadLetterToJSON } from "./json.js";
 export { redriveMsgId } from "./plan.js";
 export { purgeDeadLetters } from "./purge.js";
 export { getDeadLetter, iterateDeadLetters, listDeadLetters } from "./read.js";

@@ -5,6 +5,7 @@ import { DeadLetterHeader } from "../../src/consumer/index.js";
 import {
   type DeadLetter,
   type DeadLetterFilter,
+  deadLetterToJSON,
   decodeDeadLetter,
   RedriveHeader,
   redriveMsgId,
@@ -167,5 +168,23 @@ describe("resolveDeadLetterFilter", () => {
 describe("redriveMsgId", () => {
   it("is derived from the DLQ stream and the letter's sequence", () => {
     assert.equal(redriveMsgId("ORDERS_DLQ", 42), "redrive:ORDERS_DLQ:42");
+  });
+});
+
+describe("deadLetterToJSON", () => {
+  it("gives a letter as plain JSON: ISO times, nulls for missing fields, headers as arrays, payload as base64 and text", () => {
+    const json = deadLetterToJSON(jetrouteLetter());
+    assert.equal(json.storedAt, STORED.toISOString());
+    assert.equal(json.payloadTruncated, null);
+    assert.deepEqual(json.headers, { "X-Trace": ["abc"] });
+    assert.equal(json.data, Buffer.from("{}").toString("base64"));
+    assert.equal(json.text, "{}");
+    assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
+  });
+
+  it("gives no text for a payload that is not UTF-8", () => {
+    const letter = { ...jetrouteLetter(), data: new Uint8Array([0xff, 0xfe]) };
+    assert.equal(deadLetterToJSON(letter).text, null);
+    assert.equal(deadLetterToJSON(letter).size, 2);
   });
 });
