@@ -39,7 +39,8 @@ import type {
  * a failed publish lands in `failed`; the others go on. Reads up to the DLQ's last sequence when
  * the call starts, so letters the redrive itself causes are not redriven again.
  * @throws ErrStreamNotFound when `dlqStream` does not exist; ErrInvalidOption,
- *   ErrInvalidSubject, ErrInvalidStreamName for bad arguments. Per-letter failures never throw.
+ *   ErrInvalidSubject, ErrInvalidStreamName for bad arguments; ErrConnectionClosed when the
+ *   connection closes during the run. Per-letter failures never throw.
  * @example
  * const summary = await redriveDeadLetters(conn, "ORDERS_DLQ", { filter: { route: "billing" } });
  * console.log(`${summary.published} published, ${summary.failed.length} failed`);
@@ -159,6 +160,8 @@ async function publish(
     });
     return ack.duplicate ? "duplicate" : "published";
   } catch (cause) {
+    // Every later letter would fail the same way: stop the run (a re-run publishes each once).
+    if (isJetrouteError(cause, ErrorCode.ConnectionClosed)) throw cause;
     if (isJetrouteError(cause, ErrorCode.NoResponders)) {
       // The stream may have gone since it was looked up: ask again.
       streams.delete(plan.subject);
