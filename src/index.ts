@@ -19,6 +19,7 @@ export {
   type ReplayGuardStats,
 } from "./consumer/index.js";
 export { ReplyCode } from "./core/index.js";
+export * from "./dlq/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";
 export type {

@@ -53,6 +53,8 @@ export const ErrorCode = {
   DurableRunning: "ERR_DURABLE_RUNNING",
   ConsumerNotFound: "ERR_CONSUMER_NOT_FOUND",
   RetentionUnsupported: "ERR_RETENTION_UNSUPPORTED",
+  // dlq
+  DeadLetterNotFound: "ERR_DEAD_LETTER_NOT_FOUND",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

@@ -94,6 +94,11 @@ export const ErrRetentionUnsupported = defineSentinel(
   ErrorCode.RetentionUnsupported,
   "ErrRetentionUnsupported",
 );
+/** `getDeadLetter`: the DLQ stream has no message at that sequence (never stored, removed or aged out). */
+export const ErrDeadLetterNotFound = defineSentinel(
+  ErrorCode.DeadLetterNotFound,
+  "ErrDeadLetterNotFound",
+);
 export const ErrNatsServerMissing = defineSentinel(
   ErrorCode.NatsServerMissing,
   "ErrNatsServerMissing",

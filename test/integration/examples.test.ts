@@ -122,6 +122,21 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
     );
   });
 
+  it("the dead-letters example lists the dead letters, redrives the fixed route's once and purges the other route's", async () => {
+    const run = await runExample("examples/dead-letters/main.ts", server.url);
+    assertExitedCleanly(run);
+    const letters = run.stdout.match(
+      /^dead letter #\d+ route=charge .*error=unsupported currency EUR$/gm,
+    );
+    assert.equal(letters?.length, 2);
+    assert.match(run.stdout, /^dead letter #\d+ route=refund .*error=refunds are switched off$/m);
+    assert.match(run.stdout, /^dry run: would redrive 2 letters to payments\.charge$/m);
+    assert.match(run.stdout, /^redriven: 2 published, 0 duplicates, 2 removed, 0 failed$/m);
+    assert.match(run.stdout, /^processed after the fix: o2, o3$/m);
+    assert.match(run.stdout, /^redrive again: 0 matched, 0 published$/m);
+    assert.match(run.stdout, /^purged 1 dead letter\(s\) of route refund; 0 left$/m);
+  });
+
   it("the existing-durable example refuses an ack-none durable, naming the fix, then re-creates it and charges every order", async () => {
     const run = await runExample("examples/existing-durable/main.ts", server.url);
     assertExitedCleanly(run);

@@ -1,0 +1,119 @@
+import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { parseStartAt, resolveTime } from "../position/index.js";
+import { subjectMatches, validateFilterSubject } from "../subject/index.js";
+import type { DeadLetter, DeadLetterFilter } from "./types.js";
+
+/** A validated filter, its relative times resolved. */
+export interface ResolvedFilter {
+  /** True when `letter` passes every condition. */
+  matches(letter: DeadLetter): boolean;
+  /** The `since` time, for starting the read there instead of at the first letter. */
+  readonly since: Date | undefined;
+  /** True when the filter has no condition at all. */
+  readonly empty: boolean;
+}
+
+const FIELDS = new Set(["route", "durable", "subject", "reason", "since", "before"]);
+const TIME_EXPECTED =
+  'a Date, an ISO 8601 time ("2026-11-30T08:00:00Z") or a duration back from now ("90s", "15m", "2h", "7d")';
+
+/**
+ * Validates `filter` once and resolves `since` / `before` durations against `now`. Throws
+ * ErrInvalidOption naming the field (`filter.route`, `filter.since`, ...) for a bad value or an
+ * unknown field, and ErrInvalidSubject for a bad `filter.subject`.
+ * @example resolveDeadLetterFilter({ route: "billing", since: "2h" }).matches(letter)
+ */
+export function resolveDeadLetterFilter(
+  filter: DeadLetterFilter | undefined,
+  now: Date = new Date(),
+): ResolvedFilter {
+  if (filter === undefined) return { matches: () => true, since: undefined, empty: true };
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) {
+    throw new ErrInvalidOption(invalidValueMessage("filter", filter, "an object"));
+  }
+  for (const key of Object.keys(filter)) {
+    if (!FIELDS.has(key)) {
+      throw new ErrInvalidOption(
+        invalidValueMessage(
+          `filter.${key}`,
+          (filter as Record<string, unknown>)[key],
+          `absent (known fields: ${[...FIELDS].join(", ")})`,
+        ),
+      );
+    }
+  }
+  const route = text(filter.route, "filter.route");
+  const durable = text(filter.durable, "filter.durable");
+  const subject = filter.subject;
+  if (subject !== undefined) validateFilterSubject(subject, "filter.subject");
+  const reason = reasonTest(filter.reason);
+  const since = time(filter.since, "filter.since", now);
+  const before = time(filter.before, "filter.before", now);
+  if (since !== undefined && before !== undefined && since.getTime() >= before.getTime()) {
+    throw new ErrInvalidOption(
+      invalidValueMessage(
+        "filter.before",
+        filter.before,
+        `later than filter.since (${since.toISOString()})`,
+      ),
+    );
+  }
+  const checks: Array<(l: DeadLetter) => boolean> = [];
+  if (route !== undefined) checks.push((l) => l.route === route);
+  if (durable !== undefined) checks.push((l) => l.durable === durable);
+  if (subject !== undefined) {
+    checks.push(
+      (l) => l.originalSubject !== undefined && subjectMatches(subject, l.originalSubject),
+    );
+  }
+  if (reason !== undefined) checks.push((l) => l.error !== undefined && reason(l.error));
+  if (since !== undefined) checks.push((l) => l.storedAt.getTime() >= since.getTime());
+  if (before !== undefined) checks.push((l) => l.storedAt.getTime() < before.getTime());
+  return {
+    matches: (l) => checks.every((check) => check(l)),
+    since,
+    empty: checks.length === 0,
+  };
+}
+
+function text(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ErrInvalidOption(invalidValueMessage(field, value, "a non-empty string"));
+  }
+  return value;
+}
+
+function reasonTest(value: unknown): ((error: string) => boolean) | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof RegExp) {
+    // A global or sticky RegExp keeps `lastIndex` between calls: test a copy without them.
+    const re = new RegExp(value.source, value.flags.replace(/[gy]/g, ""));
+    return (error) => re.test(error);
+  }
+  const needle = text(value, "filter.reason")?.toLowerCase() ?? "";
+  return (error) => error.toLowerCase().includes(needle);
+}
+
+function time(value: unknown, field: string, now: Date): Date | undefined {
+  if (value === undefined) return undefined;
+  // Only times and durations: a sequence or "all" / "new" means nothing for an age filter.
+  const ok = value instanceof Date || (typeof value === "string" && !/^\s*\d+\s*$/.test(value));
+  const position = ok ? tryParse(value, field, now) : undefined;
+  const at = position === undefined ? undefined : resolveTime(position, now);
+  if (at === undefined)
+    throw new ErrInvalidOption(invalidValueMessage(field, value, TIME_EXPECTED));
+  return at;
+}
+
+function tryParse(
+  value: unknown,
+  field: string,
+  now: Date,
+): ReturnType<typeof parseStartAt> | undefined {
+  try {
+    return parseStartAt(value, field, undefined, now);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,84 @@
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { validatePublishSubject } from "../subject/index.js";
+import { originalHeaders, RedriveHeader } from "./decode.js";
+import type { DeadLetter, RedriveFailure, RedrivePlan } from "./types.js";
+
+/**
+ * The `Nats-Msg-Id` a redrive publishes dead letter `seq` of `dlqStream` with:
+ * `redrive:<dlqStream>:<seq>`. The same letter always gets the same id, so the target stream
+ * stores it once however often it is redriven, within that stream's duplicate window.
+ */
+export function redriveMsgId(dlqStream: string, seq: number): string {
+  return `redrive:${dlqStream}:${seq}`;
+}
+
+/** What would be sent for `letter`, or why it cannot be. */
+export async function planRedrive(
+  jsm: JetStreamManager,
+  dlqStream: string,
+  letter: DeadLetter,
+  to: string | undefined,
+  hasStream: (subject: string) => Promise<boolean>,
+): Promise<RedrivePlan | RedriveFailure> {
+  const { seq } = letter;
+  const subject = to ?? letter.originalSubject;
+  if (subject === undefined || !isPublishSubject(subject)) {
+    return {
+      seq,
+      kind: "no-subject",
+      reason: `dead letter ${seq} has no valid Jetroute-Original-Subject (${JSON.stringify(letter.originalSubject ?? null)}); redrive it with \`to\``,
+    };
+  }
+  let data = letter.data;
+  let headers = letter.headers;
+  let fromOriginal = false;
+  if (letter.payloadTruncated !== undefined || letter.headersDropped !== undefined) {
+    const original = await fetchOriginal(jsm, letter);
+    if (original === undefined) {
+      return {
+        seq,
+        kind: "payload-missing",
+        reason: `dead letter ${seq} was stored without its payload (${letter.payloadTruncated ?? "?"} bytes) and the original ${letter.stream ?? "?"}:${letter.sequence ?? "?"} is no longer in its stream; it is not redriven with an empty payload`,
+      };
+    }
+    data = original.data;
+    headers = original.headers;
+    fromOriginal = true;
+  }
+  if (!(await hasStream(subject))) {
+    return {
+      seq,
+      kind: "no-stream",
+      reason: `no stream stores "${subject}" (dead letter ${seq}); create one, or redrive it with \`to\``,
+    };
+  }
+  const record: Record<string, string[]> = {};
+  for (const [k, values] of headers) record[k] = [...values];
+  record[RedriveHeader.RedrivenFrom] = [`${dlqStream}:${seq}`];
+  return { seq, subject, msgId: redriveMsgId(dlqStream, seq), headers: record, data, fromOriginal };
+}
+
+/** The original of a letter stored without its payload, when its stream still has it. */
+async function fetchOriginal(
+  jsm: JetStreamManager,
+  letter: DeadLetter,
+): Promise<{ data: Uint8Array; headers: ReadonlyMap<string, readonly string[]> } | undefined> {
+  if (letter.stream === undefined || letter.sequence === undefined) return undefined;
+  try {
+    const m = await jsm.streams.getMessage(letter.stream, { seq: letter.sequence });
+    // A stream created again under the same name reuses sequences: the subject must agree.
+    if (m === null || m.subject !== letter.originalSubject) return undefined;
+    return { data: m.data, headers: originalHeaders(m.header) };
+  } catch {
+    return undefined;
+  }
+}
+
+function isPublishSubject(subject: string): boolean {
+  try {
+    validatePublishSubject(subject);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,57 @@
+import type { Connection } from "../conn/types.js";
+import { validateStreamName } from "../stream/index.js";
+import { resolveDeadLetterFilter } from "./filter.js";
+import { checkConn, dlqStreamInfo, isNoMessage, mapStreamError, scanDeadLetters } from "./read.js";
+import type { DeadLetterScanOptions, PurgeSummary } from "./types.js";
+
+/**
+ * Removes dead letters from `dlqStream`. Without a filter (or with an empty one): every letter up
+ * to the stream's last sequence when the call starts, in one server-side purge (letters stored
+ * meanwhile stay). With a filter: each matching letter is deleted by sequence, oldest first; an
+ * abort (`signal`) stops between two deletions and resolves with `interrupted: true`. Asking for
+ * confirmation is the caller's job (the CLI asks unless `--yes`).
+ * @throws ErrStreamNotFound when `dlqStream` does not exist; ErrInvalidOption / ErrInvalidSubject
+ *   for a bad filter; the server's error when a deletion fails.
+ * @example
+ * const { purged } = await purgeDeadLetters(conn, "ORDERS_DLQ", { filter: { route: "billing" } });
+ */
+export async function purgeDeadLetters(
+  conn: Connection,
+  dlqStream: string,
+  options: DeadLetterScanOptions = {},
+): Promise<PurgeSummary> {
+  checkConn(conn);
+  validateStreamName(dlqStream);
+  const filter = resolveDeadLetterFilter(options.filter);
+  const { signal } = options;
+  if (signal?.aborted) return { purged: 0, interrupted: true };
+  const jsm = await conn.jetstreamManager();
+  if (filter.empty) {
+    const info = await dlqStreamInfo(jsm, dlqStream);
+    if (info.state.messages === 0) return { purged: 0, interrupted: false };
+    try {
+      // Up to, not including, `seq`: a letter stored after this call started is kept.
+      const r = await jsm.streams.purge(dlqStream, { seq: info.state.last_seq + 1 });
+      return { purged: r.purged, interrupted: false };
+    } catch (cause) {
+      throw mapStreamError(dlqStream, cause);
+    }
+  }
+  let purged = 0;
+  for await (const letter of scanDeadLetters(
+    conn,
+    dlqStream,
+    filter,
+    Number.POSITIVE_INFINITY,
+    undefined,
+  )) {
+    if (signal?.aborted) return { purged, interrupted: true };
+    try {
+      await jsm.streams.deleteMessage(dlqStream, letter.seq, false);
+      purged++;
+    } catch (cause) {
+      if (!isNoMessage(cause)) throw mapStreamError(dlqStream, cause);
+    }
+  }
+  return { purged, interrupted: false };
+}

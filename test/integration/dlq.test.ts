@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import {
+  getDeadLetter,
+  iterateDeadLetters,
+  listDeadLetters,
+  purgeDeadLetters,
+  redriveDeadLetters,
+} from "../../src/dlq/index.js";
+import { ErrorCode, isJetrouteError } from "../../src/errors/index.js";
+import { ensureStream, withRetention, withSubjects } from "../../src/stream/index.js";
+import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+import { deadLetterSetup, messageCount } from "./dlq-support.js";
+import { unique, useConnection } from "./engine-support.js";
+
+checkLeaksAfterAll();
+
+function code(err: unknown): string | undefined {
+  return (err as { code?: string }).code;
+}
+
+describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async () => {
+  const server = await useServer();
+  const conn = await useConnection(server.url);
+
+  it("listing a DLQ gives each dead letter with its headers decoded", async () => {
+    const s = await deadLetterSetup(conn);
+    const [seq] = await s.publish("billing", 1);
+    await s.deadLettered(1);
+    const [letter, ...rest] = await listDeadLetters(conn, s.dlqStream);
+    assert.equal(rest.length, 0);
+    assert.ok(letter);
+    assert.equal(letter.subject, s.dlq);
+    assert.equal(letter.originalSubject, s.subject("billing"));
+    assert.equal(letter.stream, s.stream);
+    assert.equal(letter.sequence, seq);
+    assert.equal(letter.deliveryCount, 1);
+    assert.equal(letter.error, "billing cannot handle billing-1");
+    assert.equal(letter.route, "billing");
+    assert.equal(letter.durable, "billing");
+    assert.ok(letter.time instanceof Date && letter.storedAt instanceof Date);
+    assert.ok(Math.abs(letter.time.getTime() - letter.storedAt.getTime()) < 5_000);
+    assert.deepEqual([...letter.headers], [["X-Trace", ["t1"]]]);
+    assert.equal(new TextDecoder().decode(letter.data), "billing-1");
+    assert.equal(letter.payloadTruncated, undefined);
+    assert.deepEqual(letter.problems, []);
+  });
+
+  it("an empty DLQ lists nothing and returns at once", async () => {
+    const dlqStream = unique("DLQ");
+    await ensureStream(conn, dlqStream, withSubjects(`${dlqStream.toLowerCase()}.dead`));
+    const started = performance.now();
+    assert.deepEqual(await listDeadLetters(conn, dlqStream), []);
+    assert.ok(performance.now() - started < 1_000);
+  });
+
+  it("listing filters by route, durable, original subject, reason and age", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "shipping"]);
+    await s.publish("billing", 2);
+    await s.publish("shipping", 3);
+    await s.deadLettered(5);
+    const count = async (filter: Parameters<typeof listDeadLetters>[2]) =>
+      (await listDeadLetters(conn, s.dlqStream, filter)).length;
+    assert.equal(await count({ filter: { route: "billing" } }), 2);
+    assert.equal(await count({ filter: { durable: "shipping" } }), 3);
+    assert.equal(await count({ filter: { subject: s.subject("shipping") } }), 3);
+    assert.equal(await count({ filter: { subject: `${s.subject("x").split(".")[0]}.>` } }), 5);
+    assert.equal(await count({ filter: { reason: "HANDLE SHIPPING-2" } }), 1);
+    assert.equal(await count({ filter: { reason: /billing-[12]$/ } }), 2);
+    assert.equal(await count({ filter: { since: "1h" } }), 5);
+    assert.equal(await count({ filter: { before: "1h" } }), 0);
+    assert.equal(await count({ filter: { since: new Date(Date.now() + 500) } }), 0);
+    assert.equal(await count({ filter: { route: "billing", reason: "shipping" } }), 0);
+    assert.equal(await count({ limit: 4 }), 4);
+  });
+
+  it("listing streams letters one by one, oldest first", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 3);
+    await s.deadLettered(3);
+    const seqs: number[] = [];
+    for await (const letter of iterateDeadLetters(conn, s.dlqStream)) seqs.push(letter.seq);
+    assert.deepEqual(seqs, [1, 2, 3]);
+  });
+
+  it("listing leaves no consumer behind on the DLQ stream", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 2);
+    await s.deadLettered(2);
+    await listDeadLetters(conn, s.dlqStream, { limit: 1 });
+    const jsm = await conn.jetstreamManager();
+    assert.equal((await jsm.streams.info(s.dlqStream)).state.consumer_count, 0);
+  });
+
+  it("a work-queue DLQ stream is listed and purged by route too", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "shipping"], [withRetention("workqueue")]);
+    await s.publish("billing", 2);
+    await s.publish("shipping", 1);
+    await s.deadLettered(3);
+    assert.equal((await listDeadLetters(conn, s.dlqStream, { filter: { since: "1h" } })).length, 3);
+    const result = await purgeDeadLetters(conn, s.dlqStream, { filter: { route: "billing" } });
+    assert.equal(result.purged, 2);
+    const left = await listDeadLetters(conn, s.dlqStream);
+    assert.deepEqual(
+      left.map((l) => l.route),
+      ["shipping"],
+    );
+  });
+
+  it("showing a dead letter by sequence gives it, and a missing one is ERR_DEAD_LETTER_NOT_FOUND", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 2);
+    await s.deadLettered(2);
+    const letter = await getDeadLetter(conn, s.dlqStream, 2);
+    assert.equal(letter.seq, 2);
+    assert.equal(new TextDecoder().decode(letter.data), "billing-2");
+    await assert.rejects(
+      getDeadLetter(conn, s.dlqStream, 99),
+      (err) => code(err) === ErrorCode.DeadLetterNotFound,
+    );
+  });
+
+  it("a letter written by something else is listed with its problems instead of failing", async () => {
+    const dlqStream = unique("DLQ");
+    const subject = `${dlqStream.toLowerCase()}.dead`;
+    await ensureStream(conn, dlqStream, withSubjects(subject));
+    const h = natsHeaders();
+    h.set("Jetroute-Sequence", "not a number");
+    await conn.jetstream.publish(subject, "raw", { headers: h });
+    await conn.jetstream.publish(subject, "no headers at all");
+    const letters = await listDeadLetters(conn, dlqStream);
+    assert.equal(letters.length, 2);
+    assert.ok(letters.every((l) => l.problems.length > 0 && l.originalSubject === undefined));
+    assert.ok(letters[0]?.problems.some((p) => p.includes("Jetroute-Sequence")));
+  });
+
+  it("an unknown DLQ stream is ERR_STREAM_NOT_FOUND for list, show, redrive and purge", async () => {
+    const isNotFound = (err: unknown) => code(err) === ErrorCode.StreamNotFound;
+    await assert.rejects(listDeadLetters(conn, "NO_SUCH_DLQ"), isNotFound);
+    await assert.rejects(getDeadLetter(conn, "NO_SUCH_DLQ", 1), isNotFound);
+    await assert.rejects(redriveDeadLetters(conn, "NO_SUCH_DLQ"), isNotFound);
+    await assert.rejects(purgeDeadLetters(conn, "NO_SUCH_DLQ"), isNotFound);
+    await assert.rejects(
+      purgeDeadLetters(conn, "NO_SUCH_DLQ", { filter: { route: "x" } }),
+      isNotFound,
+    );
+  });
+
+  it("a bad filter is refused with ERR_INVALID_OPTION before anything is read", async () => {
+    await assert.rejects(
+      listDeadLetters(conn, "NO_SUCH_DLQ", { filter: { since: "yesterday" } }),
+      (err) =>
+        isJetrouteError(err, ErrorCode.InvalidOption) &&
+        /filter\.since/.test((err as Error).message),
+    );
+  });
+
+  it("purge by route leaves the other routes' dead letters", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "shipping"]);
+    await s.publish("billing", 2);
+    await s.publish("shipping", 3);
+    await s.deadLettered(5);
+    const result = await purgeDeadLetters(conn, s.dlqStream, { filter: { route: "billing" } });
+    assert.deepEqual(result, { purged: 2, interrupted: false });
+    const left = await listDeadLetters(conn, s.dlqStream);
+    assert.deepEqual(
+      left.map((l) => l.route),
+      ["shipping", "shipping", "shipping"],
+    );
+  });
+
+  it("purge without a filter removes every dead letter", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "shipping"]);
+    await s.publish("billing", 2);
+    await s.publish("shipping", 1);
+    await s.deadLettered(3);
+    assert.deepEqual(await purgeDeadLetters(conn, s.dlqStream), { purged: 3, interrupted: false });
+    assert.equal(await messageCount(conn, s.dlqStream), 0);
+  });
+
+  it("a purge aborted before it starts removes nothing and says it was interrupted", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 2);
+    await s.deadLettered(2);
+    const result = await purgeDeadLetters(conn, s.dlqStream, {
+      filter: { route: "billing" },
+      signal: AbortSignal.abort(),
+    });
+    assert.deepEqual(result, { purged: 0, interrupted: true });
+    assert.equal(await messageCount(conn, s.dlqStream), 2);
+  });
+});
