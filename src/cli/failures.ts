@@ -29,7 +29,8 @@ export function toFailure(err: unknown, context: FailureContext = {}): Error {
   if (context.stream !== undefined) {
     const missing =
       (err instanceof JetStreamApiError && err.code === StreamNotFound) ||
-      findJetrouteError(err, ErrorCode.StreamNotFound) !== undefined;
+      findJetrouteError(err, ErrorCode.StreamNotFound) !== undefined ||
+      (err as { code?: unknown } | null)?.code === ErrorCode.StreamNotFound;
     if (missing) return streamNotFound(context.stream, err);
   }
   if (

@@ -101,3 +101,53 @@ export async function blackHole(): Promise<{ url: string; close(): Promise<void>
       }),
   };
 }
+
+/** Quotes one argument for `sh`. */
+function shellQuote(arg: string): string {
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Runs the CLI with stdin, stdout and stderr on a terminal (a pty from util-linux `script`), for
+ * prompts and progress bars. `input` is typed into it; output is stdout and stderr together,
+ * with the terminal's `\r\n` and the echo of the input. `input` is typed when a `[y/N]` prompt
+ * shows.
+ */
+export function runCliInTerminal(
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliRun> {
+  const command = [process.execPath, "--import", "tsx", MAIN, ...args].map(shellQuote).join(" ");
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.NATS_URL;
+    Object.assign(env, options.env);
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: KILL_AFTER_MS,
+      killSignal: "SIGKILL",
+    });
+    let stdout = "";
+    let stderr = "";
+    let typed = false;
+    child.stdin.on("error", () => {}); // the pty may be gone before we type
+    child.stdout.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+      // typed once the prompt is up: a pty drops input sent before the program reads it
+      if (!typed && options.input !== undefined && stdout.includes("[y/N]")) {
+        typed = true;
+        child.stdin.end(options.input);
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      child.stdin.destroy();
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

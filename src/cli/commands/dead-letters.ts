@@ -218,7 +218,7 @@ export async function dlqRedrive(
     reportRedrive(ctx, stream, flags, result);
     throw new InterruptedError("interrupted; re-run the same command to redrive the rest");
   }
-  reportRedrive(ctx, stream, flags, result);
+  if (result.matched > 0 || ctx.json) reportRedrive(ctx, stream, flags, result);
   if (result.matched === 0) {
     throw new OperationError(
       `nothing matched: no dead letters in "${stream}" match ${describeFilter(flags)}`,
