@@ -78,6 +78,23 @@ export function serversOf(flags: ConnectionFlags, env: NodeJS.ProcessEnv): strin
   return fromEnv && fromEnv.length > 0 ? fromEnv : [DEFAULT_SERVER];
 }
 
+/** What nats.js dials: `nats://host:port`, `tls://...`, `ws://...` or a bare `host:port`. */
+function checkServerUrl(source: string, url: string): void {
+  let ok = url.length > 0 && !/\s/.test(url);
+  if (ok) {
+    try {
+      ok = new URL(url.includes("://") ? url : `nats://${url}`).hostname.length > 0;
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    throw new UsageError(
+      `${source} must be a server URL such as nats://127.0.0.1:4222, got ${JSON.stringify(url)}`,
+    );
+  }
+}
+
 function readable(flag: string, path: string): string {
   try {
     accessSync(path, constants.R_OK);
@@ -112,8 +129,12 @@ export function connectOptions(flags: ConnectionFlags, env: NodeJS.ProcessEnv): 
     throw new UsageError(`--timeout must be a duration longer than 0, got "${flags.timeout}"`);
   }
 
+  const source = flags.server && flags.server.length > 0 ? "--server" : "NATS_URL";
+  const servers = serversOf(flags, env);
+  for (const url of servers) checkServerUrl(source, url);
+
   const options: ConnOption[] = [
-    withServers(...serversOf(flags, env)),
+    withServers(...servers),
     withName("jetroute-cli"),
     withConnectTimeout(timeoutMs),
     // A CLI must not wait forever for a server that went away mid-command.

@@ -234,7 +234,10 @@ describe("jetroute: help and bad usage (no server needed)", { concurrency: 4 }, 
 
   it("a malformed --server URL exits 2", async () => {
     const run = await runCli(["streams", "ls", "--server", "nats://bad host:4222"]);
-    assertUsage(run, /withServers must be one or more server URLs/);
+    assertUsage(
+      run,
+      /^jetroute: --server must be a server URL such as nats:\/\/127\.0\.0\.1:4222, got "nats:\/\/bad host:4222"$/,
+    );
   });
 });
 
