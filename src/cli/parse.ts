@@ -56,6 +56,15 @@ export function parseSeqArg(name: string, value: string): number {
   return n;
 }
 
+/** A count such as `--limit 50`: an integer >= 1. */
+export function parseCountFlag(flag: string, value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`${flag} must be an integer >= 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
 /** A stream name: what JetStream accepts (no whitespace, `.`, `*`, `>`, path separators). */
 export function checkStreamArg(name: string, value: string): string {
   if (value.length === 0 || /[\s.*>/\\]/.test(value)) {

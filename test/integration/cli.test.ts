@@ -120,6 +120,11 @@ describe("jetroute: help and bad usage (no server needed)", { concurrency: 4 }, 
     assertUsage(run, /--since must be/);
   });
 
+  it("dlq ls with --limit 0 exits 2 naming --limit", async () => {
+    const run = await runCli(["dlq", "ls", "DLQ", "--limit", "0", "--server", nowhere]);
+    assertUsage(run, /^jetroute: --limit must be an integer >= 1, got "0"$/);
+  });
+
   it("dlq redrive with --since not before --before exits 2", async () => {
     const args = ["dlq", "redrive", "DLQ", "--since", "1h", "--before", "2h", "--server", nowhere];
     const run = await runCli(args);

@@ -5,7 +5,13 @@ import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError, UsageError } from "../exit.js";
 import { toFailure } from "../failures.js";
 import { formatAgo, printFields, printJson, printTable } from "../output.js";
-import { checkStreamArg, checkSubjectFlag, parseSeqArg, parseTimeFlag } from "../parse.js";
+import {
+  checkStreamArg,
+  checkSubjectFlag,
+  parseCountFlag,
+  parseSeqArg,
+  parseTimeFlag,
+} from "../parse.js";
 import { type DeadLetter, type DeadLetterFilter, dlqApi } from "../pending-api.js";
 import { startProgress } from "../progress.js";
 
@@ -102,7 +108,7 @@ export async function dlqLs(
 ): Promise<void> {
   const stream = checkStreamArg("<dlq-stream>", streamArg);
   const filter = parseFilter(flags);
-  const limit = flags.limit === undefined ? undefined : parseSeqArg("--limit", flags.limit);
+  const limit = flags.limit === undefined ? undefined : parseCountFlag("--limit", flags.limit);
   const api = await dlqApi();
   const conn = await ctx.connect();
   ctx.interrupts.cancellable();
