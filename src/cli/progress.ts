@@ -26,12 +26,11 @@ function barProgress(io: Io, label: string): Progress {
     barsize: 30,
     hideCursor: true,
     clearOnComplete: false,
-    // cli-progress redraws on a timer; it must not keep the process alive
-    notTTYSchedule: 2000,
     etaBuffer: 50,
   });
   let started = false;
   let stopped = false;
+  // cli-progress redraws on a timer until stop(): every command stops its bar in a finally
   return {
     update(done, total, detail = "") {
       if (stopped) return;
