@@ -1,0 +1,124 @@
+// `jetroute replay <stream> --from ... --exec module#export`: runs a handler (or a route) over
+// a range of a stream, with progress on a terminal and Ctrl-C stopping after the message in
+// flight.
+import type { RouteDraft } from "../../router/index.js";
+import { RouteOptionName, route, withStream, withSubject } from "../../router/index.js";
+import type { CommandContext } from "../context.js";
+import { InterruptedError, OperationError, UsageError } from "../exit.js";
+import { toFailure } from "../failures.js";
+import { printFields, printJson } from "../output.js";
+import { checkPositionFlag, checkStreamArg, checkSubjectFlag } from "../parse.js";
+import { type ReplaySummary, replayApi } from "../pending-api.js";
+import { startProgress } from "../progress.js";
+import { type ExecTarget, loadExecTarget } from "./exec-module.js";
+
+export interface ReplayFlags {
+  from: string;
+  to?: string;
+  subject?: string;
+  exec: string;
+}
+
+/** What a route's options set for `withStream` / `withSubject` (read by applying them). */
+function routeTarget(r: { options: readonly unknown[] }): { stream?: unknown; subject?: unknown } {
+  const draft: RouteDraft = { values: new Map(), set: new Set(), middleware: [] };
+  for (const option of r.options) if (typeof option === "function") option(draft);
+  return {
+    stream: draft.values.get(RouteOptionName.Stream),
+    subject: draft.values.get(RouteOptionName.Subject),
+  };
+}
+
+/**
+ * The route to replay. A handler gets `route("replay", handler, withStream, withSubject)` and
+ * needs --subject. A route keeps its own options; <stream> and --subject must agree with what
+ * it declares (or it must not declare them), so a replay never runs a route somewhere else
+ * than it says.
+ */
+export function replayRoute(target: ExecTarget, stream: string, subject: string | undefined) {
+  if (target.kind === "handler") {
+    if (subject === undefined) {
+      throw new UsageError("--subject is required when --exec names a handler function");
+    }
+    return route("replay", target.handler, withStream(stream), withSubject(subject));
+  }
+  const declared = routeTarget(target.route);
+  const extra = [];
+  if (declared.stream === undefined) extra.push(withStream(stream));
+  else if (declared.stream !== stream) {
+    throw new UsageError(
+      `<stream> is "${stream}" but route "${String(target.route.name)}" consumes stream ${JSON.stringify(declared.stream)}`,
+    );
+  }
+  if (declared.subject === undefined) {
+    if (subject === undefined) {
+      throw new UsageError(
+        `--subject is required: route "${String(target.route.name)}" declares no subject`,
+      );
+    }
+    extra.push(withSubject(subject));
+  } else if (
+    subject !== undefined &&
+    JSON.stringify(declared.subject) !== JSON.stringify(subject)
+  ) {
+    throw new UsageError(
+      `--subject is "${subject}" but route "${String(target.route.name)}" consumes ${JSON.stringify(declared.subject)}; omit --subject to use the route's`,
+    );
+  }
+  const r = target.route;
+  return extra.length === 0
+    ? r
+    : { name: r.name, handler: r.handler, options: Object.freeze([...r.options, ...extra]) };
+}
+
+export async function replayCommand(
+  ctx: CommandContext,
+  streamArg: string,
+  flags: ReplayFlags,
+): Promise<void> {
+  const stream = checkStreamArg("<stream>", streamArg);
+  checkPositionFlag("--from", flags.from);
+  if (flags.to !== undefined && flags.to !== "end") checkPositionFlag("--to", flags.to);
+  const subject =
+    flags.subject === undefined ? undefined : checkSubjectFlag("--subject", flags.subject, true);
+  const target = await loadExecTarget(flags.exec, process.cwd());
+  const replayable = replayRoute(target, stream, subject);
+  const api = await replayApi();
+  const conn = await ctx.connect();
+  ctx.interrupts.cancellable();
+  const progress = startProgress(ctx.io, "replaying");
+  let summary: ReplaySummary;
+  try {
+    summary = await api.replay(conn, replayable, {
+      from: flags.from,
+      ...(flags.to === undefined ? {} : { to: flags.to }),
+      signal: ctx.interrupts.signal,
+      onProgress: (p) =>
+        progress.update(
+          p.lastSeq,
+          p.endSeq,
+          `handled ${p.handled} failed ${p.failed} dead-lettered ${p.deadLettered}`,
+        ),
+    });
+  } catch (err) {
+    throw toFailure(err, { stream });
+  } finally {
+    progress.stop();
+  }
+  const aborted = summary.aborted === true || ctx.interrupts.signal.aborted;
+  if (ctx.json) printJson(ctx.io, { stream, ...summary, aborted });
+  else {
+    printFields(ctx.io, [
+      ["replayed", `${stream} seq ${summary.firstSeq}..${summary.lastSeq} (end ${summary.endSeq})`],
+      ["delivered", summary.delivered],
+      ["handled", summary.handled],
+      ["failed", summary.failed],
+      ["dead-lettered", summary.deadLettered],
+      ["took", `${(summary.durationMs / 1000).toFixed(1)}s`],
+    ]);
+  }
+  if (aborted) throw new InterruptedError(`interrupted at seq ${summary.lastSeq}`);
+  if (summary.failed > 0) {
+    throw new OperationError(`${summary.failed} of ${summary.delivered} messages failed`);
+  }
+}

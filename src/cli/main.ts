@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `jetroute` command (package.json "bin"). Not part of the library's API.
+import { processIo } from "./output.js";
+import { run } from "./program.js";
+
+const code = await run(process.argv.slice(2), processIo());
+process.exitCode = code;
+// The command is done and its connection closed. Nothing else may keep the process alive:
+// nats.js leaves its socket open after a dial timeout (measured with nats.js 3.4: a connect to
+// a server that accepts TCP but never answers). stdout and stderr are synchronous for files,
+// and for pipes on Linux; elsewhere 200 ms is ample to flush the few lines a command prints.
+setTimeout(() => process.exit(code), 200).unref();
