@@ -1,5 +1,16 @@
-// `jetroute dlq ls|show|redrive|purge`: thin adapters over the dlq module's API (see
-// ../pending-api.ts until it is merged). Arguments are checked before anything is dialled.
+// `jetroute dlq ls|show|redrive|purge`: thin adapters over the dlq module's API (src/dlq).
+// Arguments are checked before anything is dialled.
+import {
+  type DeadLetter,
+  type DeadLetterFilter,
+  getDeadLetter,
+  listDeadLetters,
+  purgeDeadLetters,
+  type RedriveEvent,
+  type RedriveFailure,
+  type RedriveSummary,
+  redriveDeadLetters,
+} from "../api.js";
 import { checkCanConfirm, confirm } from "../confirm.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError, UsageError } from "../exit.js";
@@ -12,7 +23,6 @@ import {
   parseSeqArg,
   parseTimeFlag,
 } from "../parse.js";
-import { type DeadLetter, type DeadLetterFilter, dlqApi } from "../pending-api.js";
 import { startProgress } from "../progress.js";
 
 /** The filter flags shared by ls, redrive and purge. */
@@ -25,8 +35,9 @@ export interface FilterFlags {
   before?: string;
 }
 
+/** Only the flags given become filter fields: a filter with none purges everything. */
 export function parseFilter(flags: FilterFlags, now = new Date()): DeadLetterFilter {
-  const filter: DeadLetterFilter = {};
+  const filter: { -readonly [K in keyof DeadLetterFilter]: DeadLetterFilter[K] } = {};
   if (flags.route !== undefined) filter.route = flags.route;
   if (flags.durable !== undefined) filter.durable = flags.durable;
   if (flags.subject !== undefined)
@@ -55,18 +66,12 @@ function text(value: Date | string | undefined): string | undefined {
   return value instanceof Date ? value.toISOString() : value;
 }
 
-/** Headers as a plain record, whatever shape the API hands back (nats.js MsgHdrs or a record). */
-export function headersRecord(headers: unknown): Record<string, string[]> {
+/** The original's headers (a letter's `Jetroute-*` ones are decoded into its fields) as a record. */
+export function headersRecord(
+  headers: ReadonlyMap<string, readonly string[]>,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  if (headers === undefined || headers === null) return out;
-  const h = headers as { keys?: () => string[]; values?: (k: string) => string[] };
-  if (typeof h.keys === "function" && typeof h.values === "function") {
-    for (const k of h.keys()) out[k] = h.values(k);
-    return out;
-  }
-  for (const [k, v] of Object.entries(headers as Record<string, unknown>)) {
-    out[k] = Array.isArray(v) ? v.map(String) : [String(v)];
-  }
+  for (const [k, v] of headers) out[k] = [...v];
   return out;
 }
 
@@ -109,12 +114,11 @@ export async function dlqLs(
   const stream = checkStreamArg("<dlq-stream>", streamArg);
   const filter = parseFilter(flags);
   const limit = flags.limit === undefined ? undefined : parseCountFlag("--limit", flags.limit);
-  const api = await dlqApi();
   const conn = await ctx.connect();
   ctx.interrupts.cancellable();
   let letters: DeadLetter[];
   try {
-    letters = await api.listDeadLetters(conn, stream, {
+    letters = await listDeadLetters(conn, stream, {
       filter,
       signal: ctx.interrupts.signal,
       ...(limit === undefined ? {} : { limit }),
@@ -132,7 +136,7 @@ export async function dlqLs(
     ["seq", "stored", "route", "durable", "subject", "deliveries", "error"],
     letters.map((l) => [
       l.seq,
-      formatAgo(l.storedAt instanceof Date ? l.storedAt : new Date(l.storedAt)),
+      formatAgo(l.storedAt),
       l.route,
       l.durable,
       l.originalSubject,
@@ -145,11 +149,10 @@ export async function dlqLs(
 export async function dlqShow(ctx: CommandContext, streamArg: string, seqArg: string) {
   const stream = checkStreamArg("<dlq-stream>", streamArg);
   const seq = parseSeqArg("<seq>", seqArg);
-  const api = await dlqApi();
   const conn = await ctx.connect();
   let letter: DeadLetter;
   try {
-    letter = await api.getDeadLetter(conn, stream, seq);
+    letter = await getDeadLetter(conn, stream, seq);
   } catch (err) {
     if ((err as { code?: unknown }).code === "ERR_DEAD_LETTER_NOT_FOUND") {
       throw new OperationError(`no dead letter at seq ${seq} in "${stream}"`, { cause: err });
@@ -163,7 +166,12 @@ export async function dlqShow(ctx: CommandContext, streamArg: string, seqArg: st
       ...summaryJson(letter),
       headers,
       ...payload,
-      payloadTruncated: letter.payloadTruncated === true,
+      payloadTruncated: letter.payloadTruncated !== undefined,
+      ...(letter.payloadTruncated === undefined
+        ? {}
+        : { originalPayloadBytes: letter.payloadTruncated }),
+      ...(letter.redrivenFrom === undefined ? {} : { redrivenFrom: letter.redrivenFrom }),
+      ...(letter.problems.length === 0 ? {} : { problems: letter.problems }),
     });
   }
   printFields(ctx.io, [
@@ -183,7 +191,11 @@ export async function dlqShow(ctx: CommandContext, streamArg: string, seqArg: st
   for (const [k, vs] of Object.entries(headers)) {
     for (const v of vs) ctx.io.stdout.write(`  ${k}: ${v}\n`);
   }
-  const size = `${letter.data.length} bytes${letter.payloadTruncated ? ", truncated" : ""}`;
+  for (const problem of letter.problems) ctx.io.stdout.write(`problem: ${problem}\n`);
+  const size =
+    letter.payloadTruncated === undefined
+      ? `${letter.data.length} bytes`
+      : `left out of the dead letter; the original was ${letter.payloadTruncated} bytes (fetch it by stream and sequence)`;
   if ("data" in payload) ctx.io.stdout.write(`payload (${size}):\n${payload.data}\n`);
   else ctx.io.stdout.write(`payload (${size}, not UTF-8; base64):\n${payload.dataBase64}\n`);
 }
@@ -196,23 +208,25 @@ export async function dlqRedrive(
   const stream = checkStreamArg("<dlq-stream>", streamArg);
   const filter = parseFilter(flags);
   const to = flags.to === undefined ? undefined : checkSubjectFlag("--to", flags.to, false);
-  const api = await dlqApi();
   const conn = await ctx.connect();
   ctx.interrupts.cancellable();
   const progress = startProgress(ctx.io, flags.dryRun ? "checking" : "redriving");
-  let result: Awaited<ReturnType<typeof api.redriveDeadLetters>>;
+  // The total is what matched when the redrive began: count it first on a terminal only.
+  const total = ctx.io.stderr.isTTY ? await countMatching(conn, stream, filter) : 0;
+  const seen = { done: 0, published: 0, failed: 0 };
+  let result: RedriveSummary;
   try {
-    result = await api.redriveDeadLetters(conn, stream, {
+    result = await redriveDeadLetters(conn, stream, {
       filter,
       dryRun: flags.dryRun === true,
       keep: flags.keep === true,
       signal: ctx.interrupts.signal,
-      onProgress: (p) =>
-        progress.update(
-          Number(p.processed ?? p.published ?? 0),
-          Number(p.total ?? 0),
-          p.published === undefined ? "" : `published ${p.published}`,
-        ),
+      onProgress: (e: RedriveEvent) => {
+        seen.done++;
+        if (e.kind === "published") seen.published++;
+        if (e.kind === "failed") seen.failed++;
+        progress.update(seen.done, total, `published ${seen.published} failed ${seen.failed}`);
+      },
       ...(to === undefined ? {} : { to }),
     });
   } catch (err) {
@@ -220,7 +234,7 @@ export async function dlqRedrive(
   } finally {
     progress.stop();
   }
-  if (ctx.interrupts.signal.aborted) {
+  if (result.interrupted || ctx.interrupts.signal.aborted) {
     reportRedrive(ctx, stream, flags, result);
     throw new InterruptedError("interrupted; re-run the same command to redrive the rest");
   }
@@ -232,9 +246,7 @@ export async function dlqRedrive(
   }
   if (result.failed.length > 0) {
     for (const f of result.failed.slice(0, 10)) {
-      ctx.io.stderr.write(
-        `  seq ${f.seq}: ${f.error instanceof Error ? f.error.message : String(f.error)}\n`,
-      );
+      ctx.io.stderr.write(`  seq ${f.seq} (${f.kind}): ${f.reason}\n`);
     }
     throw new OperationError(
       `${result.failed.length} of ${result.matched} dead letters could not be redriven`,
@@ -246,14 +258,7 @@ function reportRedrive(
   ctx: CommandContext,
   stream: string,
   flags: { dryRun?: boolean },
-  r: {
-    matched: number;
-    published: number;
-    duplicates: number;
-    removed: number;
-    kept: number;
-    failed: Array<{ seq: number; error: unknown }>;
-  },
+  r: RedriveSummary,
 ): void {
   if (ctx.json) {
     printJson(ctx.io, {
@@ -264,11 +269,18 @@ function reportRedrive(
       duplicates: r.duplicates,
       removed: r.removed,
       kept: r.kept,
-      failed: r.failed.map((f) => ({
-        seq: f.seq,
-        error: f.error instanceof Error ? f.error.message : String(f.error),
-      })),
-      aborted: ctx.interrupts.signal.aborted,
+      failed: r.failed.map((f: RedriveFailure) => ({ seq: f.seq, kind: f.kind, reason: f.reason })),
+      ...(r.planned === undefined
+        ? {}
+        : {
+            planned: r.planned.map((p) => ({
+              seq: p.seq,
+              subject: p.subject,
+              msgId: p.msgId,
+              bytes: p.data.length,
+            })),
+          }),
+      aborted: r.interrupted || ctx.interrupts.signal.aborted,
     });
     return;
   }
@@ -287,15 +299,9 @@ export async function dlqPurge(
   const stream = checkStreamArg("<dlq-stream>", streamArg);
   const filter = parseFilter(flags);
   checkCanConfirm(ctx.io, flags.yes === true, `purge dead letters from "${stream}"`);
-  const api = await dlqApi();
   const conn = await ctx.connect();
   if (flags.yes !== true) {
-    let count: number;
-    try {
-      count = (await api.listDeadLetters(conn, stream, { filter })).length;
-    } catch (err) {
-      throw toFailure(err, { stream });
-    }
+    const count = await countMatching(conn, stream, filter);
     if (count === 0) {
       throw new OperationError(
         `nothing matched: no dead letters in "${stream}" match ${describeFilter(flags)}`,
@@ -311,24 +317,38 @@ export async function dlqPurge(
   }
   ctx.interrupts.cancellable();
   let purged: number;
+  let interrupted: boolean;
   try {
-    ({ purged } = await api.purgeDeadLetters(conn, stream, {
+    ({ purged, interrupted } = await purgeDeadLetters(conn, stream, {
       filter,
       signal: ctx.interrupts.signal,
     }));
   } catch (err) {
     throw toFailure(err, { stream });
   }
-  if (ctx.json) printJson(ctx.io, { stream, purged, aborted: ctx.interrupts.signal.aborted });
+  const aborted = interrupted || ctx.interrupts.signal.aborted;
+  if (ctx.json) printJson(ctx.io, { stream, purged, aborted });
   else
     ctx.io.stdout.write(
       `purged ${purged} dead letter${purged === 1 ? "" : "s"} from "${stream}"\n`,
     );
-  if (ctx.interrupts.signal.aborted)
-    throw new InterruptedError("interrupted; re-run the same command to purge the rest");
+  if (aborted) throw new InterruptedError("interrupted; re-run the same command to purge the rest");
   if (purged === 0) {
     throw new OperationError(
       `nothing matched: no dead letters in "${stream}" match ${describeFilter(flags)}`,
     );
+  }
+}
+
+/** How many letters match: for a progress bar's total and the purge confirmation. */
+async function countMatching(
+  conn: Parameters<typeof listDeadLetters>[0],
+  stream: string,
+  filter: DeadLetterFilter,
+): Promise<number> {
+  try {
+    return (await listDeadLetters(conn, stream, { filter })).length;
+  } catch (err) {
+    throw toFailure(err, { stream });
   }
 }

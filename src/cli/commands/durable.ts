@@ -2,13 +2,13 @@
 // delivers again from a position (the reset API on 2.14+, else a recreate; see resetDurable).
 
 import { describePosition } from "../../position/index.js";
+import { type ResetResult, resetDurable } from "../api.js";
 import { checkCanConfirm, confirm } from "../confirm.js";
 import type { CommandContext } from "../context.js";
 import { OperationError } from "../exit.js";
 import { toFailure } from "../failures.js";
 import { printJson } from "../output.js";
 import { checkDurableArg, checkPositionFlag, checkStreamArg } from "../parse.js";
-import { replayApi } from "../pending-api.js";
 
 export async function durableReset(
   ctx: CommandContext,
@@ -20,7 +20,6 @@ export async function durableReset(
   const durable = checkDurableArg("<durable>", durableArg);
   const position = checkPositionFlag("--to", flags.to);
   checkCanConfirm(ctx.io, flags.yes === true, `reset durable "${durable}"`);
-  const api = await replayApi();
   const conn = await ctx.connect();
   if (flags.yes !== true) {
     const ok = await confirm(
@@ -29,9 +28,9 @@ export async function durableReset(
     );
     if (!ok) throw new OperationError("reset not confirmed; the durable is unchanged");
   }
-  let result: Awaited<ReturnType<typeof api.resetDurable>>;
+  let result: ResetResult;
   try {
-    result = await api.resetDurable(conn, stream, durable, { to: flags.to });
+    result = await resetDurable(conn, stream, durable, { to: flags.to });
   } catch (err) {
     if ((err as { code?: unknown }).code === "ERR_DURABLE_RUNNING") {
       throw new OperationError(`durable "${durable}" is in use by a running route; stop it first`, {

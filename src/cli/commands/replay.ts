@@ -3,12 +3,12 @@
 // flight.
 import type { RouteDraft } from "../../router/index.js";
 import { RouteOptionName, route, withStream, withSubject } from "../../router/index.js";
+import { type ReplaySummary, replay } from "../api.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError, UsageError } from "../exit.js";
 import { toFailure } from "../failures.js";
 import { printFields, printJson } from "../output.js";
 import { checkPositionFlag, checkStreamArg, checkSubjectFlag } from "../parse.js";
-import { type ReplaySummary, replayApi } from "../pending-api.js";
 import { startProgress } from "../progress.js";
 import { type ExecTarget, loadExecTarget } from "./exec-module.js";
 
@@ -83,20 +83,19 @@ export async function replayCommand(
     flags.subject === undefined ? undefined : checkSubjectFlag("--subject", flags.subject, true);
   const target = await loadExecTarget(flags.exec, process.cwd());
   const replayable = replayRoute(target, stream, subject);
-  const api = await replayApi();
   const conn = await ctx.connect();
   ctx.interrupts.cancellable();
   const progress = startProgress(ctx.io, "replaying");
   let summary: ReplaySummary;
   try {
-    summary = await api.replay(conn, replayable, {
+    summary = await replay(conn, replayable, {
       from: flags.from,
       ...(flags.to === undefined ? {} : { to: flags.to }),
       signal: ctx.interrupts.signal,
       onProgress: (p) =>
         progress.update(
-          p.lastSeq,
-          p.endSeq,
+          p.delivered,
+          p.delivered + p.remaining,
           `handled ${p.handled} failed ${p.failed} dead-lettered ${p.deadLettered}`,
         ),
     });
@@ -105,7 +104,7 @@ export async function replayCommand(
   } finally {
     progress.stop();
   }
-  const aborted = summary.aborted === true || ctx.interrupts.signal.aborted;
+  const aborted = summary.aborted || ctx.interrupts.signal.aborted;
   if (ctx.json) printJson(ctx.io, { stream, ...summary, aborted });
   else {
     printFields(ctx.io, [
