@@ -21,11 +21,12 @@ import { subjectCovers, subjectMatches } from "../subject/index.js";
 import { manualClock, type TestClock } from "./clock.js";
 import {
   type DeadLetter,
+  deadLetter,
   type MemoryBroker,
   type MemoryPublishOptions,
   memoryBroker,
 } from "./memory-broker.js";
-import { encodeTestData, headersObject, testHeaders } from "./message.js";
+import { encodeTestData, testHeaders } from "./message.js";
 import { specOf } from "./run-handler.js";
 import { startServer, type TestServer } from "./server.js";
 
@@ -341,17 +342,8 @@ class ServerBackendImpl implements ServerBackend {
           continue; // deleted
         }
         if (m === null || !this.#dlqSubjects.some((d) => subjectMatches(d, m.subject))) continue;
-        const headers = headersObject(m.header);
-        out.push({
-          seq,
-          time: m.timestamp ? Date.parse(m.timestamp) : 0,
-          letter: Object.freeze({
-            subject: m.subject,
-            data: m.data,
-            headers,
-            header: (name: string) => m.header.get(name) || undefined,
-          }),
-        });
+        const time = m.timestamp ? Date.parse(m.timestamp) : 0;
+        out.push({ seq, time, letter: deadLetter(m.subject, m.data, m.header) });
       }
     }
     return out.sort((a, b) => a.time - b.time || a.seq - b.seq).map((x) => x.letter);

@@ -24,8 +24,10 @@ import type { PublishAck } from "../producer/types.js";
 import { type Route, validateRouteSet } from "../router/index.js";
 import type {
   Context,
+  FanOutRouteSpec,
   JetStreamRouteSpec,
   Middleware,
+  QueueRouteSpec,
   RequestRouteSpec,
   RouteSpec,
 } from "../router/types.js";
@@ -143,6 +145,11 @@ export interface MemoryBroker {
    * when nothing stores it, as JetStream does. `data`: bytes, a string, or JSON-encoded.
    */
   publish(subject: string, data?: unknown, options?: MemoryPublishOptions): Promise<PublishAck>;
+  /**
+   * A core NATS publish: runs the fan-out routes on `subject` and one route per queue group
+   * (while started). A JetStream `publish` reaches them too, as on NATS.
+   */
+  publishCore(subject: string, data?: unknown, options?: MemoryPublishOptions): void;
   /**
    * Sends a request to the request-reply route on `subject` and returns its reply; rejects
    * with ErrNoResponders when there is none.
@@ -264,6 +271,9 @@ class MemoryBrokerImpl implements MemoryBroker {
   readonly #specs: RouteSpec[] = [];
   readonly #consumers = new Map<string, Consumer>();
   readonly #requests: { spec: RequestRouteSpec; runtime: InlineHandlerRuntime }[] = [];
+  readonly #core: { spec: QueueRouteSpec | FanOutRouteSpec; runtime: InlineHandlerRuntime }[] = [];
+  /** Core route handlers running now. */
+  #coreRunning = 0;
   readonly #streams = new Map<string, Stored[]>();
   readonly #dedup = new Map<string, Map<string, { seq: number; at: number }>>();
   readonly #dead: DeadLetter[] = [];
@@ -289,6 +299,7 @@ class MemoryBrokerImpl implements MemoryBroker {
     this.#dupWindowMs = toTimerMillis(options.duplicateWindow ?? "2m", "duplicateWindow");
     this.producer = recordingProducer({
       store: (m) => this.#store(m.subject, m.data, toHdrs(m), m.msgId),
+      deliver: (m) => this.#deliverCore(m.subject, m.data, toHdrs(m)),
       respond: async (subject, payload) => {
         const reply = await this.request(subject, payload);
         // As the real producer: an error reply is thrown, a data reply decoded.
@@ -307,6 +318,7 @@ class MemoryBrokerImpl implements MemoryBroker {
       const logger = this.#logger.child({ route: spec.name });
       const runtime = handlerRuntime(spec, this.#middleware, logger);
       if (spec.kind === "request") this.#requests.push({ spec, runtime });
+      if (spec.kind === "queue" || spec.kind === "fanout") this.#core.push({ spec, runtime });
       if (spec.kind !== "jetstream") continue;
       const c = new Consumer(spec, runtime, logger);
       // A new durable starts at the stream's first message (withStartAt is not modelled).
@@ -327,6 +339,47 @@ class MemoryBrokerImpl implements MemoryBroker {
       throw new ErrInvalidOption(invalidValueMessage("options.msgId", msgId, "a non-empty string"));
     }
     return this.#store(subject, bytes, headers, msgId);
+  }
+
+  publishCore(subject: string, data?: unknown, options: MemoryPublishOptions = {}): void {
+    checkSubject(subject);
+    const headers = testHeaders(options?.headers, "options.headers");
+    this.#deliverCore(subject, encodeTestData(data, "data"), headers);
+  }
+
+  /** Runs the core routes a core message on `subject` reaches: every fan-out, one per queue group. */
+  #deliverCore(subject: string, data: Uint8Array, headers: MsgHdrs | undefined): void {
+    if (this.#phase !== "running") return;
+    const groups = new Set<string>();
+    for (const r of this.#core) {
+      if (!subjectMatches(r.spec.subject, subject)) continue;
+      if (r.spec.kind === "queue") {
+        if (groups.has(r.spec.queueGroup)) continue;
+        groups.add(r.spec.queueGroup);
+      }
+      const raw = {
+        subject,
+        data,
+        headers,
+        deliveryCount: 1,
+        streamSequence: 1,
+        timestamp: this.clock.now(),
+      };
+      const msg = testMessageView(r.spec, raw);
+      const ctx = this.#context(r.spec.name, this.#logger.child({ route: r.spec.name }));
+      this.#coreRunning++;
+      void r.runtime.run(msg, ctx).then((result) => {
+        // Errors were logged and passed to onError by the runtime; nothing is sent back.
+        handleResult(result, msg, {
+          spec: r.spec,
+          ctx,
+          stats: new CoreStatsCounter(),
+          runtime: r.runtime,
+        });
+        this.#coreRunning--;
+        this.#notify();
+      });
+    }
   }
 
   async request(subject: string, data?: unknown, options: MemoryPublishOptions = {}) {
@@ -394,7 +447,8 @@ class MemoryBrokerImpl implements MemoryBroker {
         c.stats.released++;
       }
     }
-    const busy = () => [...this.#consumers.values()].some((c) => c.running > 0);
+    const busy = () =>
+      this.#coreRunning > 0 || [...this.#consumers.values()].some((c) => c.running > 0);
     if (!(await this.#until(() => !busy(), this.#shutdownMs))) {
       this.#grace.abort(
         new ErrShutdownTimeout(`handlers still running after ${this.#shutdownMs} ms`),
@@ -473,6 +527,8 @@ class MemoryBrokerImpl implements MemoryBroker {
       return Promise.reject(new ErrPublishFailed(`publish to "${subject}" failed`, { cause }));
     }
     if (isDlq) this.#dead.push(deadLetter(subject, data, headers));
+    // A JetStream publish is a core publish too: core subscribers on the subject get it.
+    this.#deliverCore(subject, data, headers);
     if (streams.size === 0)
       return Promise.resolve({ stream: "DLQ", seq: this.#dead.length, duplicate: false });
     let ack: PublishAck | undefined;
@@ -654,7 +710,7 @@ class MemoryBrokerImpl implements MemoryBroker {
   }
 
   #isIdle(): boolean {
-    if (this.#pumpQueued) return false;
+    if (this.#pumpQueued || this.#coreRunning > 0) return false;
     const now = this.clock.now();
     for (const c of this.#consumers.values()) {
       if (c.running > 0) return false;
@@ -718,7 +774,8 @@ function isDue(e: Entry, now: number): boolean {
   return (e.state === "ready" || e.state === "unacked") && e.dueAt <= now;
 }
 
-function deadLetter(subject: string, data: Uint8Array, h: MsgHdrs | undefined): DeadLetter {
+/** A dead letter as tests see it (the server backend builds its own with this too). */
+export function deadLetter(subject: string, data: Uint8Array, h: MsgHdrs | undefined): DeadLetter {
   const headers = headersObject(h);
   return Object.freeze({
     subject,

@@ -42,6 +42,8 @@ export interface RecordingProducerOptions {
    * broker passes its own. @default acks every publish with stream "memory" and a counter
    */
   readonly store?: (message: PublishedMessage) => PublishAck | Promise<PublishAck>;
+  /** Receives every core publish after it is recorded (the in-memory broker runs its core routes). @default none */
+  readonly deliver?: (message: PublishedMessage) => void;
 }
 
 /** A Producer that records what is published instead of sending it. */
@@ -96,7 +98,8 @@ export function recordingProducer(options: RecordingProducerOptions = {}): Recor
   return {
     published,
     publish(subject: string, payload: unknown, o?: PublishOptions): void {
-      record("core", subject, payload, o);
+      const m = record("core", subject, payload, o);
+      options.deliver?.(m);
     },
     publishJetStream,
     async request<T = unknown>(subject: string, payload: unknown, o?: RequestOptions): Promise<T> {

@@ -14,8 +14,10 @@ import {
   withBackoff,
   withConcurrency,
   withDLQ,
+  withFanOut,
   withMaxDeliver,
   withPrefetch,
+  withQueueGroup,
   withRequestReply,
   withStream,
   withSubject,
@@ -252,6 +254,39 @@ describe("memoryBroker: streams and routes", () => {
     await assert.rejects(broker.request("nobody.home"), (e) =>
       isJetrouteError(e, ErrorCode.NoResponders),
     );
+  });
+
+  it("runs every fan-out route and one route per queue group on a core publish", async () => {
+    const seen: string[] = [];
+    const record =
+      (name: string): Handler =>
+      async (m) => {
+        seen.push(`${name}:${m.string()}`);
+      };
+    const broker = memoryBroker();
+    broker.register(
+      route("fan-a", record("fan-a"), withSubject("prices"), withFanOut()),
+      route("fan-b", record("fan-b"), withSubject("prices"), withFanOut()),
+      route("q-1", record("q-1"), withSubject("prices"), withQueueGroup("workers")),
+      route("q-2", record("q-2"), withSubject("prices"), withQueueGroup("workers")),
+      orders(async (_m, ctx) => {
+        // The producer JSON-encodes what is not bytes, as the real one does.
+        ctx.producer.publish("prices", "from-handler");
+      }),
+    );
+    broker.start();
+    broker.publishCore("prices", "p1");
+    await broker.idle();
+    assert.deepEqual(seen.sort(), ["fan-a:p1", "fan-b:p1", "q-1:p1"]);
+    seen.length = 0;
+    await broker.publish("orders.created", "x");
+    await broker.settled();
+    assert.deepEqual(seen.sort(), [
+      'fan-a:"from-handler"',
+      'fan-b:"from-handler"',
+      'q-1:"from-handler"',
+    ]);
+    await broker.stop();
   });
 
   it("gives dead letters to a route consuming the DLQ subject", async () => {
