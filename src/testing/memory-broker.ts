@@ -162,7 +162,8 @@ export interface MemoryBroker {
   /**
    * Runs until every message of every route is acked or dead-lettered, advancing the clock to
    * each next nak delay or ack wait expiry. Rejects with ErrNotSettled after `maxAdvances`
-   * advances (a handler that retries for ever). @default maxAdvances 10000
+   * advances (a handler that retries for ever), or when messages are left and the broker is
+   * not started. @default maxAdvances 10000
    */
   settled(options?: { readonly maxAdvances?: number }): Promise<void>;
   /**
@@ -425,7 +426,12 @@ class MemoryBrokerImpl implements MemoryBroker {
     for (let i = 0; ; i++) {
       await this.idle();
       const next = this.#nextDue();
-      if (next === undefined) return;
+      if (next === undefined) {
+        // Stopped (or never started) with messages left: nothing will ever settle them.
+        const left = this.pending().length;
+        if (left === 0) return;
+        throw new ErrNotSettled(`${left} messages unsettled and the broker is not running`);
+      }
       if (i >= max) {
         const left = this.pending().length;
         throw new ErrNotSettled(`${left} messages still unsettled after ${max} clock advances`);
@@ -477,12 +483,12 @@ class MemoryBrokerImpl implements MemoryBroker {
   }
 
   messages(route?: string): readonly MemoryMessage[] {
+    if (route !== undefined && !this.#consumers.has(route)) unknownRoute(route);
     const out: MemoryMessage[] = [];
     for (const c of this.#consumers.values()) {
       if (route !== undefined && c.spec.name !== route) continue;
       for (const e of c.entries) out.push(this.#view(c, e));
     }
-    if (route !== undefined && !this.#consumers.has(route)) unknownRoute(route);
     return out;
   }
 

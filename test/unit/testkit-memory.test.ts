@@ -119,6 +119,17 @@ describe("memoryBroker: time", () => {
 });
 
 describe("memoryBroker: stop", () => {
+  it("refuses settled() when messages are left and the broker is not running", async () => {
+    const broker = memoryBroker();
+    broker.register(orders(async () => undefined));
+    await broker.publish("orders.created", "x");
+    await assert.rejects(broker.settled(), (e) => isJetrouteError(e, ErrorCode.NotSettled));
+    assert.deepEqual(
+      broker.pending("orders").map((m) => [m.state, m.deliveryCount]),
+      [["pending", 0]],
+    );
+  });
+
   it("releases a buffered message at stop, so its next delivery counts one more", async () => {
     const hold = gate();
     const seen: string[] = [];
