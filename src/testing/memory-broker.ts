@@ -152,7 +152,7 @@ export interface MemoryBroker {
   publishCore(subject: string, data?: unknown, options?: MemoryPublishOptions): void;
   /**
    * Sends a request to the request-reply route on `subject` and returns its reply; rejects
-   * with ErrNoResponders when there is none.
+   * with ErrNoResponders when there is none, or the broker is not started.
    */
   request(subject: string, data?: unknown, options?: MemoryPublishOptions): Promise<TestReply>;
   /** Starts delivering (again, after `stop()` or `crash()`: a new process on the same streams). */
@@ -385,7 +385,11 @@ class MemoryBrokerImpl implements MemoryBroker {
 
   async request(subject: string, data?: unknown, options: MemoryPublishOptions = {}) {
     checkSubject(subject);
-    const r = this.#requests.find((q) => subjectMatches(q.spec.subject, subject));
+    // As on NATS: nobody answers while the routes are not running.
+    const r =
+      this.#phase === "running"
+        ? this.#requests.find((q) => subjectMatches(q.spec.subject, subject))
+        : undefined;
     if (r === undefined) throw new ErrNoResponders(`no responders for "${subject}"`);
     const raw = {
       subject,

@@ -255,6 +255,10 @@ describe("memoryBroker: streams and routes", () => {
         withRequestReply(),
       ),
     );
+    await assert.rejects(broker.request("price.get", { sku: "apple" }), (e) =>
+      isJetrouteError(e, ErrorCode.NoResponders),
+    );
+    broker.start();
     const ok = await broker.request("price.get", { sku: "apple" });
     assert.deepEqual(ok.kind === "data" && ok.value, { cents: 45 });
     const missing = await broker.request("price.get", { sku: "durian" });
@@ -265,6 +269,7 @@ describe("memoryBroker: streams and routes", () => {
     await assert.rejects(broker.request("nobody.home"), (e) =>
       isJetrouteError(e, ErrorCode.NoResponders),
     );
+    await broker.stop();
   });
 
   it("runs every fan-out route and one route per queue group on a core publish", async () => {
