@@ -14,6 +14,7 @@ export {
   DeadLetterHeader,
   type DeadLetterResult,
   type DeadLetterSource,
+  deadLetterHeaders,
   storeDeadLetter,
   supportsTermReason,
 } from "./dead-letter.js";

@@ -58,6 +58,8 @@ export const ErrorCode = {
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",
+  /** A test backend's `settled()` gave up: messages were still unsettled. */
+  NotSettled: "ERR_NOT_SETTLED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -104,6 +104,8 @@ export const ErrNatsServerMissing = defineSentinel(
   "ErrNatsServerMissing",
 );
 export const ErrNatsServerStart = defineSentinel(ErrorCode.NatsServerStart, "ErrNatsServerStart");
+/** jetroute/testing: `settled()` gave up with messages still unsettled (a handler that always retries?). */
+export const ErrNotSettled = defineSentinel(ErrorCode.NotSettled, "ErrNotSettled");
 
 /** A subject that may not be published to or consumed from. */
 export class ErrInvalidSubject extends JetrouteError<typeof ErrorCode.InvalidSubject> {

@@ -24,6 +24,9 @@ interface Finished {
 function runExample(file: string, natsUrl: string | undefined): Promise<Finished> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
   delete env.NATS_URL;
+  // Set by `node --test` for its own children: an example that is itself a node:test file
+  // (examples/testing) would report to this runner in its binary protocol, not to stdout.
+  delete env.NODE_TEST_CONTEXT;
   if (natsUrl !== undefined) env.NATS_URL = natsUrl;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", file], {
@@ -135,6 +138,24 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
     assert.match(run.stdout, /^processed after the fix: o2, o3$/m);
     assert.match(run.stdout, /^redrive again: 0 matched, 0 published$/m);
     assert.match(run.stdout, /^purged 1 dead letter\(s\) of route refund; 0 left$/m);
+  });
+
+  it("the testing example's tests pass: runHandler on the handler alone, and one test on the in-memory broker and on nats-server", async () => {
+    const run = await runExample("examples/testing/main.ts", server.url);
+    assertExitedCleanly(run);
+    assert.match(
+      run.stdout,
+      /^runHandler: gateway down -> nak 100 ms; on delivery 3 -> dead-letter$/m,
+    );
+    for (const backend of ["memory", "nats-server"]) {
+      assert.match(
+        run.stdout,
+        new RegExp(
+          `^${backend}: 2 charged, 1 retried, 1 dead-lettered \\(card declined for order 1\\)$`,
+          "m",
+        ),
+      );
+    }
   });
 
   it("the existing-durable example refuses an ack-none durable, naming the fix, then re-creates it and charges every order", async () => {
