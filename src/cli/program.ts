@@ -138,6 +138,10 @@ Docs: docs/cli.md`,
     )
     .option("--to <position>", 'where to stop (inclusive): a sequence, a time, or "end"', "end")
     .option("--subject <subject>", "the subject to replay (required with a handler)")
+    .option(
+      "--max-deliver <n>",
+      "runs per message before it counts as failed (or goes to the route's DLQ); default: the route's, 1 for a handler",
+    )
     .requiredOption(
       "--exec <module#export>",
       "the handler or route to run: a module path (relative to here) and its export (default: default)",

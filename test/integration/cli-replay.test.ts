@@ -304,7 +304,7 @@ describe("jetroute replay and durable reset", { concurrency: 2, timeout: 120_000
     ]);
     assert.equal(run.code, 1, show(run));
     assert.deepEqual(errorLines(run), [
-      `jetroute: durable "nobody" not found on stream "${s.name}"`,
+      `jetroute: durable "nobody" does not exist on stream "${s.name}"`,
     ]);
   });
 

@@ -2,13 +2,19 @@
 // a range of a stream, with progress on a terminal and Ctrl-C stopping after the message in
 // flight.
 import type { RouteDraft } from "../../router/index.js";
-import { RouteOptionName, route, withStream, withSubject } from "../../router/index.js";
+import {
+  RouteOptionName,
+  route,
+  withMaxDeliver,
+  withStream,
+  withSubject,
+} from "../../router/index.js";
 import { type ReplaySummary, replay } from "../api.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError, UsageError } from "../exit.js";
 import { toFailure } from "../failures.js";
 import { printFields, printJson } from "../output.js";
-import { checkPositionFlag, checkStreamArg, checkSubjectFlag } from "../parse.js";
+import { checkPositionFlag, checkStreamArg, checkSubjectFlag, parseCountFlag } from "../parse.js";
 import { startProgress } from "../progress.js";
 import { type ExecTarget, loadExecTarget } from "./exec-module.js";
 
@@ -16,6 +22,7 @@ export interface ReplayFlags {
   from: string;
   to?: string;
   subject?: string;
+  maxDeliver?: string;
   exec: string;
 }
 
@@ -35,15 +42,27 @@ function routeTarget(r: { options: readonly unknown[] }): { stream?: unknown; su
  * it declares (or it must not declare them), so a replay never runs a route somewhere else
  * than it says.
  */
-export function replayRoute(target: ExecTarget, stream: string, subject: string | undefined) {
+export function replayRoute(
+  target: ExecTarget,
+  stream: string,
+  subject: string | undefined,
+  maxDeliver?: number,
+) {
   if (target.kind === "handler") {
     if (subject === undefined) {
       throw new UsageError("--subject is required when --exec names a handler function");
     }
-    return route("replay", target.handler, withStream(stream), withSubject(subject));
+    // A bare handler has no retry policy of its own: a failure counts at once unless asked.
+    return route(
+      "replay",
+      target.handler,
+      withStream(stream),
+      withSubject(subject),
+      withMaxDeliver(maxDeliver ?? 1),
+    );
   }
   const declared = routeTarget(target.route);
-  const extra = [];
+  const extra = maxDeliver === undefined ? [] : [withMaxDeliver(maxDeliver)];
   if (declared.stream === undefined) extra.push(withStream(stream));
   else if (declared.stream !== stream) {
     throw new UsageError(
@@ -82,7 +101,9 @@ export async function replayCommand(
   const subject =
     flags.subject === undefined ? undefined : checkSubjectFlag("--subject", flags.subject, true);
   const target = await loadExecTarget(flags.exec, process.cwd());
-  const replayable = replayRoute(target, stream, subject);
+  const maxDeliver =
+    flags.maxDeliver === undefined ? undefined : parseCountFlag("--max-deliver", flags.maxDeliver);
+  const replayable = replayRoute(target, stream, subject, maxDeliver);
   const conn = await ctx.connect();
   ctx.interrupts.cancellable();
   const progress = startProgress(ctx.io, "replaying");
