@@ -1,51 +1,26 @@
-import { AckPolicy, type ConsumerConfig, ReplayPolicy, RetentionPolicy } from "@nats-io/jetstream";
+import { AckPolicy, type ConsumerConfig } from "@nats-io/jetstream";
 import { type ServerVersion, versionAtLeast } from "../conn/index.js";
 import { millisToNanos, nanosToMillis } from "../duration/index.js";
 import type { ConsumerConflict } from "../errors/index.js";
 import { deliverConfig } from "../position/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import { subjectCovers } from "../subject/index.js";
 import { JETROUTE_VERSION } from "../version.js";
+import { conflictsOf } from "./conflicts.js";
+import {
+  ConsumerMetadata,
+  FILTER_SUBJECTS_SINCE,
+  type StreamFacts,
+  UNKNOWN_STREAM,
+} from "./facts.js";
 import { startWarning } from "./start.js";
 
-/** nats-server 2.10 added `filter_subjects` and consumer `metadata`. */
-export const FILTER_SUBJECTS_SINCE: ServerVersion = [2, 10, 0];
-
-/** The consumer metadata keys jetroute stamps (2.10+): who owns the durable, and which version. */
-export const ConsumerMetadata = {
-  Route: "jetroute.route",
-  Version: "jetroute.version",
-} as const;
-
-/**
- * The shortest durable `max_expires` the engine pulls under: its pull requests carry an idle
- * heartbeat of at most half the expiry, and a heartbeat below 500 ms is noise, not liveness.
- */
-export const MIN_MAX_EXPIRES_MS = 1_000;
-
-/** What the contract needs to know of the route's stream (`jsm.streams.info`). */
-export interface StreamFacts {
-  /** The stream's subjects: what a durable without a filter consumes. */
-  readonly subjects: readonly string[];
-  /**
-   * False when messages may be stored under other subjects than `subjects` (sources, a mirror,
-   * a subject transform): a route subject outside them is then not a mistake.
-   */
-  readonly subjectsComplete: boolean;
-  readonly retention: RetentionPolicy;
-  /** The stream's `consumer_limits.max_ack_pending` (2.10+); 0 when it has none. */
-  readonly maxAckPendingLimit: number;
-  /** The stream's `consumer_limits.inactive_threshold` in ns (2.10+); 0 when it has none. */
-  readonly inactiveThresholdLimit: number;
-}
-
-const UNKNOWN_STREAM: StreamFacts = {
-  subjects: [],
-  subjectsComplete: false,
-  retention: RetentionPolicy.Limits,
-  maxAckPendingLimit: 0,
-  inactiveThresholdLimit: 0,
-};
+export {
+  ConsumerMetadata,
+  FILTER_SUBJECTS_SINCE,
+  filterOf,
+  MIN_MAX_EXPIRES_MS,
+  type StreamFacts,
+} from "./facts.js";
 
 /** One engine-owned consumer setting that differs from what the route needs (set by an update). */
 export interface ConfigChange {
@@ -75,14 +50,6 @@ export interface ContractCheck {
   readonly update: Partial<ConsumerConfig>;
   /** Settings the route runs with but a user should hear about (a paused consumer). */
   readonly warnings: readonly string[];
-}
-
-/** The subjects a consumer config filters on; empty for "every subject of the stream". */
-export function filterOf(config: Partial<ConsumerConfig>): readonly string[] {
-  if (config.filter_subjects !== undefined && config.filter_subjects.length > 0) {
-    return config.filter_subjects;
-  }
-  return config.filter_subject ? [config.filter_subject] : [];
 }
 
 function filterFields(subjects: readonly string[]): Partial<ConsumerConfig> {
@@ -161,115 +128,6 @@ export function desiredConsumerConfig(
     ...filterFields(spec.subjects),
     ...ownedFields(spec, server, stream),
   };
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((s) => b.includes(s));
-}
-
-/**
- * True when the durable's filter selects what the route consumes: the same subjects in any
- * order, or no filter when the route's subjects cover every subject the stream stores (all a
- * durable without a filter gets, as `orders.*` on a stream of `orders.a`, `orders.b`).
- */
-export function filterMatches(
-  current: Partial<ConsumerConfig>,
-  subjects: readonly string[],
-  streamSubjects: readonly string[],
-): boolean {
-  const filter = filterOf(current);
-  if (filter.length > 0) return sameSet(filter, subjects);
-  if (subjects.includes(">")) return true;
-  return (
-    streamSubjects.length > 0 &&
-    streamSubjects.every((s) => subjects.some((r) => subjectCovers(r, s)))
-  );
-}
-
-function filterConflict(
-  current: Partial<ConsumerConfig>,
-  subjects: readonly string[],
-  server: ServerVersion,
-): ConsumerConflict {
-  const multi = (current.filter_subjects?.length ?? 0) > 0;
-  const why = versionAtLeast(server, FILTER_SUBJECTS_SINCE)
-    ? "an in-place filter update keeps the durable's position, so stored messages the old filter did not select would never be delivered"
-    : "nats-server 2.9 accepts an in-place filter update but then delivers nothing of the new subject";
-  return {
-    field: multi ? "filter_subjects" : "filter_subject",
-    current: multi
-      ? current.filter_subjects
-      : current.filter_subject || "none (every subject of the stream)",
-    wanted: subjects.length === 1 ? subjects[0] : subjects,
-    why,
-  };
-}
-
-/** Settings the engine cannot run with and cannot (or must not) change in place. */
-function conflictsOf(
-  current: Partial<ConsumerConfig>,
-  spec: JetStreamRouteSpec,
-  server: ServerVersion,
-  stream: StreamFacts,
-): ConsumerConflict[] {
-  const found: ConsumerConflict[] = [];
-  if (!current.durable_name) {
-    found.push({
-      field: "durable_name",
-      current: `none (an ephemeral consumer named "${current.name ?? spec.durable}")`,
-      wanted: spec.durable,
-      why: "the server deletes an ephemeral consumer once it is inactive, and the route would start over from the stream's first message",
-    });
-  }
-  if (current.deliver_subject) {
-    found.push({
-      field: "deliver_subject",
-      current: current.deliver_subject,
-      wanted: "none (a pull consumer)",
-      why: "it is a push consumer; jetroute pulls, and a push consumer cannot become a pull one",
-    });
-  }
-  if (current.ack_policy !== undefined && current.ack_policy !== AckPolicy.Explicit) {
-    found.push({
-      field: "ack_policy",
-      current: current.ack_policy,
-      wanted: AckPolicy.Explicit,
-      why:
-        current.ack_policy === AckPolicy.None
-          ? "with no acks a failed message is never redelivered, and ack_policy cannot be updated"
-          : "one ack settles every earlier message, so a failed one is lost when a later one succeeds, and ack_policy cannot be updated",
-    });
-  }
-  if (current.replay_policy === ReplayPolicy.Original) {
-    found.push({
-      field: "replay_policy",
-      current: current.replay_policy,
-      wanted: ReplayPolicy.Instant,
-      why: "it delivers at the pace the messages were published, and replay_policy cannot be updated",
-    });
-  }
-  if (!filterMatches(current, spec.subjects, stream.subjects)) {
-    found.push(filterConflict(current, spec.subjects, server));
-  }
-  if ((current.priority_groups?.length ?? 0) > 0) {
-    found.push({
-      field: "priority_groups",
-      current: current.priority_groups,
-      wanted: "none",
-      why: "the server refuses pull requests that name no priority group, and jetroute names none",
-    });
-  }
-  const maxExpiresMs = nanosToMillis(current.max_expires ?? 0);
-  if (maxExpiresMs > 0 && maxExpiresMs < MIN_MAX_EXPIRES_MS) {
-    found.push({
-      field: "max_expires",
-      current: `${maxExpiresMs}ms`,
-      wanted: `unset, or at least ${MIN_MAX_EXPIRES_MS}ms`,
-      why: "jetroute's pull requests carry an idle heartbeat of at most half their expiry",
-      fix: `raise max_expires on the durable (nats consumer edit ${spec.stream} ${spec.durable} --max-pull-expire 30s), or consume with a new durable`,
-    });
-  }
-  return found;
 }
 
 /** Engine-owned settings that differ from what the route needs. */

@@ -2,7 +2,7 @@ import { type ConsumerConfig, DeliverPolicy, RetentionPolicy } from "@nats-io/je
 import { ErrConsumerConfigRejected } from "../errors/index.js";
 import { deliverConfig, describePosition, type StreamPosition } from "../position/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
-import type { StreamFacts } from "./contract.js";
+import type { StreamFacts } from "./facts.js";
 import type { DeliverFrom } from "./recovery.js";
 
 // Where a route's durable starts (withStartAt). The start is applied only when the durable is

@@ -7,7 +7,7 @@ import {
 } from "../errors/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
 import { subjectsOverlap } from "../subject/index.js";
-import type { StreamFacts } from "./contract.js";
+import type { StreamFacts } from "./facts.js";
 import type { StreamIdentity } from "./recovery.js";
 
 /** True for the JetStream API's "stream not found" (10059), however the client surfaced it. */
