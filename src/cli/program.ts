@@ -3,7 +3,9 @@
 import { Command, Option } from "commander";
 import { JETROUTE_VERSION } from "../version.js";
 import { consumersLs } from "./commands/consumers.js";
-import { dlqLs, dlqPurge, dlqRedrive, dlqShow } from "./commands/dead-letters.js";
+import { dlqLs, dlqShow } from "./commands/dead-letters.js";
+import { dlqPurge } from "./commands/dlq-purge.js";
+import { dlqRedrive } from "./commands/dlq-redrive.js";
 import { durableReset } from "./commands/durable.js";
 import { replayCommand } from "./commands/replay.js";
 import { streamsLs } from "./commands/streams.js";
