@@ -119,6 +119,10 @@ Docs: docs/cli.md`,
       .option("--to <subject>", "publish to this subject instead of the original one")
       .option("--dry-run", "only report what would be redriven")
       .option("--keep", "keep the dead letters after publishing them")
+      .option(
+        "--all-consumers",
+        "let every route on the subject run them again (by default only the durable that gave up on each)",
+      )
       .option("--json", JSON_HELP),
   ).action(act(rt, dlqRedrive));
   addFilterOptions(

@@ -23,6 +23,31 @@ export const DeadLetterHeader = {
 } as const;
 export type DeadLetterHeader = (typeof DeadLetterHeader)[keyof typeof DeadLetterHeader];
 
+/** Headers a redrive (src/dlq) puts on what it publishes; the engine reads the target. */
+export const RedriveHeader = {
+  /** On every redriven message: `<dlqStream>:<seq>` of the dead letter it came from. */
+  RedrivenFrom: "Jetroute-Redriven-From",
+  /**
+   * The durable the message is redriven for (the one that gave up on it). Every other durable
+   * consuming the subject acks it without running its handler: a redrive re-runs the failed
+   * consumer, not every consumer of a shared subject. Absent with `allConsumers`.
+   */
+  RedriveDurable: "Jetroute-Redrive-Durable",
+} as const;
+export type RedriveHeader = (typeof RedriveHeader)[keyof typeof RedriveHeader];
+
+/** Replays store their dead letters under the route's durable with this suffix (src/replay). */
+export const REPLAY_DURABLE_SUFFIX = "@replay";
+
+/**
+ * True when `headers` carry a redrive for another durable than `durable`: the message is
+ * not this consumer's to run. A letter stored by a replay targets the route's live durable.
+ */
+export function redrivenForOther(headers: MsgHdrs | undefined, durable: string): boolean {
+  const target = headers?.get(RedriveHeader.RedriveDurable);
+  return target !== undefined && target !== "" && target !== durable;
+}
+
 /** What a dead letter is made from (the engine builds it from the delivered message). */
 export interface DeadLetterSource {
   /** The subject the original was published to. */

@@ -8,6 +8,7 @@ import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
 import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
 import { supportsTermReason } from "./dead-letter.js";
+import { redrivenForOther } from "./dead-letter-headers.js";
 import { HEADERS_ONLY_RETRY_MS, isHeadersOnly, parseAckSubject } from "./delivery.js";
 import { HeldMessages } from "./held.js";
 import { Inbound } from "./inbound.js";
@@ -243,6 +244,10 @@ export class JetStreamEngine {
     } else if (this.#held.has(m.seq)) {
       // A second copy while the first is held: the first settles the sequence.
       this.#stats.duplicatesSkipped++;
+    } else if (redrivenForOther(msg.headers, this.#spec.durable)) {
+      // A redrive meant for the durable that gave up on it (Jetroute-Redrive-Durable).
+      this.#stats.redrivesSkipped++;
+      m.ack();
     } else if (isHeadersOnly(msg)) {
       this.#log.debug({ seq: m.seq }, "headers-only delivery put back");
       m.nak(HEADERS_ONLY_RETRY_MS);

@@ -19,6 +19,11 @@ export {
   supportsTermReason,
 } from "./dead-letter.js";
 export { classifyDeadLetterFailure, type DeadLetterFailureKind } from "./dead-letter-failure.js";
+export {
+  REPLAY_DURABLE_SUFFIX,
+  RedriveHeader,
+  redrivenForOther,
+} from "./dead-letter-headers.js";
 export { PULL } from "./lifecycle.js";
 export { LazyChildLogger } from "./message-logger.js";
 export {

@@ -25,6 +25,11 @@ export interface JetStreamRouteStats {
   readonly replaysSkipped: number;
   /** Second copies of a message whose handler was still running; neither run nor acked. */
   readonly duplicatesSkipped: number;
+  /**
+   * Redriven messages meant for another durable (`Jetroute-Redrive-Durable`), acked without
+   * running the handler: a redrive re-runs only the consumer that gave up on the message.
+   */
+  readonly redrivesSkipped: number;
   /** Times the durable consumer was found gone and created again (not counted when found intact). */
   readonly consumerRecreated: number;
   /**
@@ -86,6 +91,7 @@ export class StatsCounter {
   released = 0;
   replaysSkipped = 0;
   duplicatesSkipped = 0;
+  redrivesSkipped = 0;
   consumerRecreated = 0;
   streamsRecreated = 0;
   abandoned = 0;
@@ -110,6 +116,7 @@ export class StatsCounter {
       released: this.released,
       replaysSkipped: this.replaysSkipped,
       duplicatesSkipped: this.duplicatesSkipped,
+      redrivesSkipped: this.redrivesSkipped,
       consumerRecreated: this.consumerRecreated,
       streamsRecreated: this.streamsRecreated,
       abandoned: this.abandoned,

@@ -1,13 +1,8 @@
 import { Match, type MsgHdrs } from "@nats-io/nats-core";
-import { DeadLetterHeader } from "../consumer/dead-letter-headers.js";
+import { DeadLetterHeader, RedriveHeader } from "../consumer/dead-letter-headers.js";
 import type { DeadLetter } from "./types.js";
 
-/** Headers the dead-letter operations add to what they publish. */
-export const RedriveHeader = {
-  /** On every redriven message: `<dlqStream>:<seq>` of the dead letter it came from. */
-  RedrivenFrom: "Jetroute-Redriven-From",
-} as const;
-export type RedriveHeader = (typeof RedriveHeader)[keyof typeof RedriveHeader];
+export { RedriveHeader } from "../consumer/dead-letter-headers.js";
 
 /** A message of a DLQ stream, as read by direct get or a consumer. */
 export interface RawDeadLetter {

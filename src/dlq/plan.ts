@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
+import { REPLAY_DURABLE_SUFFIX, RedriveHeader } from "../consumer/dead-letter-headers.js";
 import { validatePublishSubject } from "../subject/index.js";
-import { originalHeaders, RedriveHeader } from "./decode.js";
+import { originalHeaders } from "./decode.js";
 import type { DeadLetter, RedriveFailure, RedrivePlan } from "./types.js";
 
 /**
@@ -19,6 +20,7 @@ export async function planRedrive(
   letter: DeadLetter,
   to: string | undefined,
   hasStream: (subject: string) => Promise<boolean>,
+  allConsumers = false,
 ): Promise<RedrivePlan | RedriveFailure> {
   const { seq } = letter;
   const subject = to ?? letter.originalSubject;
@@ -55,6 +57,13 @@ export async function planRedrive(
   const record: Record<string, string[]> = {};
   for (const [k, values] of headers) record[k] = [...values];
   record[RedriveHeader.RedrivenFrom] = [`${dlqStream}:${seq}`];
+  delete record[RedriveHeader.RedriveDurable];
+  const durable = letter.durable?.endsWith(REPLAY_DURABLE_SUFFIX)
+    ? letter.durable.slice(0, -REPLAY_DURABLE_SUFFIX.length)
+    : letter.durable;
+  if (!allConsumers && durable !== undefined && durable !== "") {
+    record[RedriveHeader.RedriveDurable] = [durable];
+  }
   return { seq, subject, msgId: redriveMsgId(dlqStream, seq), headers: record, data, fromOriginal };
 }
 

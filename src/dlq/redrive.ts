@@ -58,6 +58,7 @@ export async function redriveDeadLetters(
   if (to !== undefined) validatePublishSubject(to, "to");
   const dryRun = flag(options.dryRun, "dryRun");
   const keep = flag(options.keep, "keep");
+  const allConsumers = flag(options.allConsumers, "allConsumers");
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new ErrInvalidOption(invalidValueMessage("onProgress", options.onProgress, "a function"));
   }
@@ -103,7 +104,7 @@ export async function redriveDeadLetters(
         break;
       }
       matched++;
-      const plan = await planRedrive(jsm, dlqStream, letter, to, hasStream);
+      const plan = await planRedrive(jsm, dlqStream, letter, to, hasStream, allConsumers);
       if ("kind" in plan) {
         fail(plan);
         continue;

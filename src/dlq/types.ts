@@ -105,6 +105,13 @@ export interface RedriveOptions extends DeadLetterScanOptions {
   readonly dryRun?: boolean;
   /** Leave each letter in the DLQ after its publish is acked. @default false (removed) */
   readonly keep?: boolean;
+  /**
+   * Let every consumer of the subject run the redriven message. By default it carries
+   * `Jetroute-Redrive-Durable: <the letter's durable>` and jetroute routes on other durables
+   * ack it without running their handler (other consumers, not jetroute's, still get it).
+   * @default false
+   */
+  readonly allConsumers?: boolean;
   /** At most this many letters (those with the lowest sequences). @default no limit */
   readonly limit?: number;
   /** Called after each letter with what happened to it (a throw is ignored). @default none */

@@ -15,7 +15,7 @@ import type { Context, JetStreamRouteSpec } from "../router/types.js";
 import type { HandlerResult, InlineHandlerRuntime } from "../runtime/index.js";
 
 /** What became of one replayed message. */
-export type Verdict = "handled" | "dead-lettered" | "failed" | "interrupted";
+export type Verdict = "handled" | "dead-lettered" | "failed" | "interrupted" | "skipped";
 
 /** What handling a replayed message needs; one per replay. */
 export interface HandleDeps {

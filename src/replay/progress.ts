@@ -13,6 +13,7 @@ export class ReplayCounts {
   failed = 0;
   deadLettered = 0;
   interrupted = 0;
+  skipped = 0;
   firstSeq: number | undefined;
   lastSeq: number | undefined;
   remaining = 0;
@@ -57,6 +58,9 @@ export class ReplayCounts {
       case "interrupted":
         this.interrupted++;
         return;
+      case "skipped":
+        this.skipped++;
+        return;
     }
   }
 
@@ -77,6 +81,7 @@ export class ReplayCounts {
       failed: this.failed,
       deadLettered: this.deadLettered,
       interrupted: this.interrupted,
+      skipped: this.skipped,
       durationMs: this.#elapsed(),
       firstSeq: this.firstSeq,
       lastSeq: this.lastSeq,

@@ -11,7 +11,11 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { type Connection, versionAtLeast } from "../conn/index.js";
-import { FILTER_SUBJECTS_SINCE } from "../consumer/index.js";
+import {
+  FILTER_SUBJECTS_SINCE,
+  REPLAY_DURABLE_SUFFIX,
+  redrivenForOther,
+} from "../consumer/index.js";
 import {
   causeText,
   ErrConnectionClosed,
@@ -93,7 +97,7 @@ export async function replay(
     const deps: HandleDeps = {
       conn,
       spec,
-      deadLetterSpec: { ...spec, durable: `${spec.durable}@replay` },
+      deadLetterSpec: { ...spec, durable: `${spec.durable}${REPLAY_DURABLE_SUFFIX}` },
       runtime: handlerRuntime(spec, plan.middleware, log),
       producer: plan.producer,
       logger: log,
@@ -151,7 +155,9 @@ async function readRange(
         break;
       }
       counts.read(seq, pending);
-      if (plan.concurrency === 1) {
+      if (redrivenForOther(m.headers, deps.spec.durable)) {
+        counts.count("skipped");
+      } else if (plan.concurrency === 1) {
         const a = attempt(m, 1, deps);
         const s = await a.settlement();
         counts.count(s.kind === "ack" ? "handled" : await settleReplayed(m, 1, s, deps, a.log));

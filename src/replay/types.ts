@@ -66,6 +66,11 @@ export interface ReplaySummary {
   readonly deadLettered: number;
   /** Messages whose handler was stopped by the abort (`aborted` is true): neither handled nor failed. */
   readonly interrupted: number;
+  /**
+   * Redriven messages meant for another durable (`Jetroute-Redrive-Durable`), not run: as the
+   * live route skips them, so does its replay.
+   */
+  readonly skipped: number;
   /** Wall time of the whole replay, ms. */
   readonly durationMs: number;
   /** Stream sequence of the first message read; undefined when none was. */

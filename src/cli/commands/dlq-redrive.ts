@@ -16,7 +16,7 @@ import { countMatching, describeFilter, type FilterFlags, parseFilter } from "./
 export async function dlqRedrive(
   ctx: CommandContext,
   streamArg: string,
-  flags: FilterFlags & { to?: string; dryRun?: boolean; keep?: boolean },
+  flags: FilterFlags & { to?: string; dryRun?: boolean; keep?: boolean; allConsumers?: boolean },
 ): Promise<void> {
   const stream = checkStreamArg("<dlq-stream>", streamArg);
   const filter = parseFilter(flags);
@@ -33,6 +33,7 @@ export async function dlqRedrive(
       filter,
       dryRun: flags.dryRun === true,
       keep: flags.keep === true,
+      allConsumers: flags.allConsumers === true,
       signal: ctx.interrupts.signal,
       onProgress: (e: RedriveEvent) => {
         seen.done++;
