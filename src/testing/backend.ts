@@ -20,7 +20,7 @@ import { deleteStream, ensureStream, withSubjects } from "../stream/index.js";
 import { subjectCovers, subjectMatches } from "../subject/index.js";
 import { manualClock, type TestClock } from "./clock.js";
 import {
-  type DeadLetter,
+  type MemoryDeadLetter,
   deadLetter,
   type MemoryBroker,
   type MemoryPublishOptions,
@@ -84,7 +84,7 @@ export interface TestBackend {
   /** Messages of a JetStream route not yet acked or dead-lettered (delivered or not). */
   unsettled(route: string): Promise<number>;
   /** Every message stored on the routes' DLQ subjects, oldest first. */
-  deadLetters(): Promise<readonly DeadLetter[]>;
+  deadLetters(): Promise<readonly MemoryDeadLetter[]>;
   /** Stops the routes as the Broker does: drains in-flight handlers, releases the rest. */
   stop(): Promise<void>;
   /** `stop()`, then removes what `start()` made (server: streams, connection, own server). */
@@ -325,9 +325,9 @@ class ServerBackendImpl implements ServerBackend {
     return info.num_pending + info.num_ack_pending;
   }
 
-  async deadLetters(): Promise<readonly DeadLetter[]> {
+  async deadLetters(): Promise<readonly MemoryDeadLetter[]> {
     const jsm = await this.conn.jetstreamManager();
-    const out: { seq: number; time: number; letter: DeadLetter }[] = [];
+    const out: { seq: number; time: number; letter: MemoryDeadLetter }[] = [];
     for (const stream of this.#streams) {
       const info = await jsm.streams.info(stream);
       for (

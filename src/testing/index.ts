@@ -13,7 +13,7 @@ export { findNatsServer, INSTALL_HINT } from "./binary.js";
 export { manualClock, type TestClock } from "./clock.js";
 export { startCluster, type TestCluster, type TestClusterOptions } from "./cluster.js";
 export {
-  type DeadLetter,
+  type MemoryDeadLetter,
   type MemoryBroker,
   type MemoryBrokerOptions,
   type MemoryMessage,

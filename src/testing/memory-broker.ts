@@ -94,7 +94,7 @@ export interface MemoryMessage {
 }
 
 /** A message stored on a DLQ subject (by a route giving up, or published there). */
-export interface DeadLetter {
+export interface MemoryDeadLetter {
   /** The DLQ subject. */
   readonly subject: string;
   readonly data: Uint8Array;
@@ -184,7 +184,7 @@ export interface MemoryBroker {
   /** `messages(route)` not yet acked, dead-lettered or terminated. */
   pending(route?: string): readonly MemoryMessage[];
   /** Dead letters in the order stored, or those on the DLQ subject `subject`. */
-  deadLetters(subject?: string): readonly DeadLetter[];
+  deadLetters(subject?: string): readonly MemoryDeadLetter[];
   /** A route's counters; throws ErrInvalidOption for an unknown route. */
   stats(route: string): MemoryRouteStats;
 }
@@ -277,7 +277,7 @@ class MemoryBrokerImpl implements MemoryBroker {
   #coreRunning = 0;
   readonly #streams = new Map<string, Stored[]>();
   readonly #dedup = new Map<string, Map<string, { seq: number; at: number }>>();
-  readonly #dead: DeadLetter[] = [];
+  readonly #dead: MemoryDeadLetter[] = [];
   #phase: Phase = "idle";
   #grace = new AbortController();
   #pumpQueued = false;
@@ -506,7 +506,7 @@ class MemoryBrokerImpl implements MemoryBroker {
     );
   }
 
-  deadLetters(subject?: string): readonly DeadLetter[] {
+  deadLetters(subject?: string): readonly MemoryDeadLetter[] {
     return subject === undefined
       ? [...this.#dead]
       : this.#dead.filter((d) => d.subject === subject);
@@ -785,7 +785,7 @@ function isDue(e: Entry, now: number): boolean {
 }
 
 /** A dead letter as tests see it (the server backend builds its own with this too). */
-export function deadLetter(subject: string, data: Uint8Array, h: MsgHdrs | undefined): DeadLetter {
+export function deadLetter(subject: string, data: Uint8Array, h: MsgHdrs | undefined): MemoryDeadLetter {
   const headers = headersObject(h);
   return Object.freeze({
     subject,
