@@ -20,12 +20,12 @@ import { deleteStream, ensureStream, withSubjects } from "../stream/index.js";
 import { subjectCovers, subjectMatches } from "../subject/index.js";
 import { manualClock, type TestClock } from "./clock.js";
 import {
-  type MemoryDeadLetter,
   deadLetter,
   type MemoryBroker,
+  type MemoryDeadLetter,
   type MemoryPublishOptions,
   memoryBroker,
-} from "./memory-broker.js";
+} from "./memory-broker/index.js";
 import { encodeTestData, testHeaders } from "./message.js";
 import { specOf } from "./run-handler.js";
 import { startServer, type TestServer } from "./server.js";

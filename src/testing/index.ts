@@ -13,15 +13,15 @@ export { findNatsServer, INSTALL_HINT } from "./binary.js";
 export { manualClock, type TestClock } from "./clock.js";
 export { startCluster, type TestCluster, type TestClusterOptions } from "./cluster.js";
 export {
-  type MemoryDeadLetter,
   type MemoryBroker,
   type MemoryBrokerOptions,
+  type MemoryDeadLetter,
   type MemoryMessage,
   type MemoryMessageState,
   type MemoryPublishOptions,
   type MemoryRouteStats,
   memoryBroker,
-} from "./memory-broker.js";
+} from "./memory-broker/index.js";
 export type { TestMessage } from "./message.js";
 export {
   type PublishedMessage,
