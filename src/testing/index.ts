@@ -8,7 +8,7 @@ export {
   serverBackend,
   type TestBackend,
   type TestRouteStats,
-} from "./backend.js";
+} from "./backend/index.js";
 export { findNatsServer, INSTALL_HINT } from "./binary.js";
 export { manualClock, type TestClock } from "./clock.js";
 export { startCluster, type TestCluster, type TestClusterOptions } from "./cluster.js";
