@@ -1,19 +1,17 @@
 // What every test backend is: the interface a test is written against, and the counters both
 // backends report.
+import type { JetStreamRouteStats } from "../../consumer/index.js";
 import type { Duration } from "../../duration/index.js";
 import type { PublishAck } from "../../producer/types.js";
 import type { Route } from "../../router/index.js";
 import type { MemoryDeadLetter, MemoryPublishOptions } from "../memory-broker/index.js";
 
-/** A route's counters, the same on both backends. */
-export interface TestRouteStats {
-  readonly received: number;
-  readonly handled: number;
-  readonly acked: number;
-  readonly nakd: number;
-  readonly deadLettered: number;
-  readonly released: number;
-}
+/** A route's counters, the same on both backends: those of the real broker's `stats()`. */
+export interface TestRouteStats
+  extends Pick<
+    JetStreamRouteStats,
+    "received" | "handled" | "acked" | "nakd" | "deadLettered" | "released"
+  > {}
 
 /** Options of {@link TestBackend.settled}. */
 export interface SettledOptions {
