@@ -8,20 +8,20 @@ export {
   serverBackend,
   type TestBackend,
   type TestRouteStats,
-} from "./backend.js";
+} from "./backend/index.js";
 export { findNatsServer, INSTALL_HINT } from "./binary.js";
 export { manualClock, type TestClock } from "./clock.js";
 export { startCluster, type TestCluster, type TestClusterOptions } from "./cluster.js";
 export {
-  type DeadLetter,
   type MemoryBroker,
   type MemoryBrokerOptions,
+  type MemoryDeadLetter,
   type MemoryMessage,
   type MemoryMessageState,
   type MemoryPublishOptions,
   type MemoryRouteStats,
   memoryBroker,
-} from "./memory-broker.js";
+} from "./memory-broker/index.js";
 export type { TestMessage } from "./message.js";
 export {
   type PublishedMessage,

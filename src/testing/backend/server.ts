@@ -1,3 +1,4 @@
+// The real-server test backend: a Broker on a nats-server, with the streams its routes need.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StoredMsg } from "@nats-io/jetstream";
 import {
@@ -5,140 +6,28 @@ import {
   withBrokerMiddleware,
   withConnection,
   withShutdownTimeout,
-} from "../broker/index.js";
-import { connect, withServers } from "../conn/index.js";
-import type { Connection } from "../conn/types.js";
-import type { JetStreamRouteStats } from "../consumer/index.js";
-import { type Duration, toMillis } from "../duration/index.js";
-import { ErrInvalidOption, ErrNotSettled, invalidValueMessage } from "../errors/index.js";
-import { type Logger, silentLogger, withLogger } from "../logger/index.js";
-import { createProducer } from "../producer/index.js";
-import type { Producer, PublishAck } from "../producer/types.js";
-import type { Route } from "../router/index.js";
-import type { JetStreamRouteSpec, Middleware, RouteSpec } from "../router/types.js";
-import { deleteStream, ensureStream, withSubjects } from "../stream/index.js";
-import { subjectCovers, subjectMatches } from "../subject/index.js";
-import { manualClock, type TestClock } from "./clock.js";
+} from "../../broker/index.js";
+import { connect, withServers } from "../../conn/index.js";
+import type { Connection } from "../../conn/types.js";
+import type { JetStreamRouteStats } from "../../consumer/index.js";
+import { type Duration, toMillis } from "../../duration/index.js";
+import { ErrInvalidOption, ErrNotSettled, invalidValueMessage } from "../../errors/index.js";
+import { type Logger, silentLogger, withLogger } from "../../logger/index.js";
+import { createProducer } from "../../producer/index.js";
+import type { Producer } from "../../producer/types.js";
+import type { Route } from "../../router/index.js";
+import type { JetStreamRouteSpec, Middleware, RouteSpec } from "../../router/types.js";
+import { deleteStream, ensureStream, withSubjects } from "../../stream/index.js";
+import { subjectCovers, subjectMatches } from "../../subject/index.js";
 import {
-  type DeadLetter,
   deadLetter,
-  type MemoryBroker,
+  type MemoryDeadLetter,
   type MemoryPublishOptions,
-  memoryBroker,
-} from "./memory-broker.js";
-import { encodeTestData, testHeaders } from "./message.js";
-import { specOf } from "./run-handler.js";
-import { startServer, type TestServer } from "./server.js";
-
-/** A route's counters, the same on both backends. */
-export interface TestRouteStats {
-  readonly received: number;
-  readonly handled: number;
-  readonly acked: number;
-  readonly nakd: number;
-  readonly deadLettered: number;
-  readonly released: number;
-}
-
-/** Options of {@link TestBackend.settled}. */
-export interface SettledOptions {
-  /** Server: give up after this long (real time). @default 10000 */
-  readonly timeoutMs?: number;
-}
-
-/**
- * Where a test runs its routes: in memory ({@link memoryBackend}) or on a real nats-server
- * ({@link serverBackend}). Written against this interface, the same test runs on both by
- * changing the one line that makes the backend.
- * @example
- * const backend = memoryBackend(); // or: serverBackend({ url: server.url })
- * backend.register(chargeRoute);
- * await backend.start();
- * await backend.publish("orders.created", { id: 1 });
- * await backend.settled();
- * assert.equal(backend.stats("charge").acked, 1);
- * await backend.dispose();
- */
-export interface TestBackend {
-  readonly kind: "memory" | "server";
-  /** Adds routes (before `start`); throws the sentinels `Broker.register` throws. */
-  register(...routes: Route[]): this;
-  /**
-   * Starts the routes. Server: creates each route stream (storing its routes' subjects) and a
-   * stream for the DLQ subjects, runs a Broker and waits until every route is consuming.
-   */
-  start(): Promise<void>;
-  /** Publishes to JetStream (bytes, a string, or JSON-encoded `data`). */
-  publish(subject: string, data?: unknown, options?: MemoryPublishOptions): Promise<PublishAck>;
-  /** Now, ms since the epoch: the memory clock, or the wall clock. */
-  now(): number;
-  /** Lets `by` pass: advances the memory clock, or sleeps on a server. */
-  advance(by: Duration): Promise<void>;
-  /**
-   * Resolves once every message is acked or dead-lettered by every route and no handler runs
-   * (memory: fast-forwarding the clock through delays). Rejects with ErrNotSettled otherwise.
-   */
-  settled(options?: SettledOptions): Promise<void>;
-  /** A route's counters. */
-  stats(route: string): TestRouteStats;
-  /** Messages of a JetStream route not yet acked or dead-lettered (delivered or not). */
-  unsettled(route: string): Promise<number>;
-  /** Every message stored on the routes' DLQ subjects, oldest first. */
-  deadLetters(): Promise<readonly DeadLetter[]>;
-  /** Stops the routes as the Broker does: drains in-flight handlers, releases the rest. */
-  stop(): Promise<void>;
-  /** `stop()`, then removes what `start()` made (server: streams, connection, own server). */
-  dispose(): Promise<void>;
-}
-
-/** Options of {@link memoryBackend}. */
-export interface MemoryBackendOptions {
-  /** @default manualClock() */
-  readonly clock?: TestClock;
-  /** Broker middleware. @default none */
-  readonly middleware?: readonly Middleware[];
-  /** @default "30s" */
-  readonly shutdownTimeout?: Duration;
-  /** @default silent */
-  readonly logger?: Logger;
-}
-
-/** A {@link TestBackend} on a {@link MemoryBroker} (`broker`, for memory-only checks). */
-export interface MemoryBackend extends TestBackend {
-  readonly kind: "memory";
-  readonly broker: MemoryBroker;
-}
-
-/**
- * The in-memory {@link TestBackend}.
- * @example const backend = memoryBackend();
- */
-export function memoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
-  const clock = options.clock ?? manualClock();
-  const broker = memoryBroker({ ...options, clock });
-  const backend: MemoryBackend = {
-    kind: "memory",
-    broker,
-    register(...routes) {
-      broker.register(...routes);
-      return backend;
-    },
-    start: async () => broker.start(),
-    publish: (subject, data, o) => broker.publish(subject, data, o),
-    now: () => clock.now(),
-    advance: (by) => clock.advance(by),
-    settled: () => broker.settled(),
-    stats(route) {
-      const s = broker.stats(route);
-      return pickStats(s);
-    },
-    unsettled: async (route) => broker.pending(route).length,
-    deadLetters: async () => broker.deadLetters(),
-    stop: () => broker.stop(),
-    dispose: () => broker.stop(),
-  };
-  return backend;
-}
+} from "../memory-broker/index.js";
+import { encodeTestData, testHeaders } from "../message.js";
+import { specOf } from "../run-handler.js";
+import { startServer, type TestServer } from "../server.js";
+import { pickStats, type SettledOptions, type TestBackend, type TestRouteStats } from "./types.js";
 
 /** Options of {@link serverBackend}. */
 export interface ServerBackendOptions {
@@ -325,9 +214,9 @@ class ServerBackendImpl implements ServerBackend {
     return info.num_pending + info.num_ack_pending;
   }
 
-  async deadLetters(): Promise<readonly DeadLetter[]> {
+  async deadLetters(): Promise<readonly MemoryDeadLetter[]> {
     const jsm = await this.conn.jetstreamManager();
-    const out: { seq: number; time: number; letter: DeadLetter }[] = [];
+    const out: { seq: number; time: number; letter: MemoryDeadLetter }[] = [];
     for (const stream of this.#streams) {
       const info = await jsm.streams.info(stream);
       for (
@@ -363,9 +252,4 @@ class ServerBackendImpl implements ServerBackend {
     }
     await this.#server?.stop();
   }
-}
-
-function pickStats(s: TestRouteStats): TestRouteStats {
-  const { received, handled, acked, nakd, deadLettered, released } = s;
-  return Object.freeze({ received, handled, acked, nakd, deadLettered, released });
 }
