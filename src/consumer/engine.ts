@@ -7,9 +7,9 @@ import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
 import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
+import { Admission } from "./admission.js";
 import { supportsTermReason } from "./dead-letter.js";
-import { redrivenForOther } from "./dead-letter-headers.js";
-import { HEADERS_ONLY_RETRY_MS, isHeadersOnly, parseAckSubject } from "./delivery.js";
+import { parseAckSubject } from "./delivery.js";
 import { HeldMessages } from "./held.js";
 import { Inbound } from "./inbound.js";
 import { startKeepAlive } from "./keep-alive.js";
@@ -30,8 +30,9 @@ import { PullSupervisor } from "./supervisor.js";
 
 /**
  * One run of a route. The data path, top to bottom: `#consume` opens a pull session ->
- * `#admit` takes each delivery -> `#dispatch` gives it a worker -> `#handle` runs middleware
- * and handler -> `decideSettlement` -> `Settler` acks, naks, releases or dead-letters.
+ * `#admit` takes each delivery (Admission: replays, copies, redrives for others) ->
+ * `#dispatch` gives it a worker -> `#run` runs middleware and handler -> `decideSettlement`
+ * -> `Settler` acks, naks, releases or dead-letters.
  */
 export class JetStreamEngine {
   readonly #spec: JetStreamRouteSpec;
@@ -53,6 +54,7 @@ export class JetStreamEngine {
   readonly #streamWatch: StreamWatch;
   #onChange: (() => void) | undefined;
   readonly #supervisor: PullSupervisor;
+  readonly #admission: Admission;
 
   constructor(
     spec: JetStreamRouteSpec,
@@ -84,6 +86,18 @@ export class JetStreamEngine {
       },
       recover: () => this.#enter({ kind: "recovering" }),
       fail: (err) => this.#fail(err),
+    });
+    this.#admission = new Admission({
+      spec,
+      guard,
+      held: this.#held,
+      stats,
+      log: this.#log,
+      readFloor: async () => {
+        const jsm = await ctx.conn.jetstreamManager();
+        return (await jsm.consumers.info(spec.stream, spec.durable)).ack_floor.stream_seq;
+      },
+      dispatch: () => this.#dispatch(),
     });
     this.#streamWatch = new StreamWatch(spec, {
       guard,
@@ -227,7 +241,7 @@ export class JetStreamEngine {
     this.#enter({ kind: "failed", error: err });
   }
 
-  /** A delivery from the pull: run it, or ack a replay, or skip a second copy. */
+  /** A delivery from the pull: counted, then admitted (admission.ts) or ignored. */
   #admit(msg: Msg, receivedAt: number): void {
     const delivery = msg.reply ? parseAckSubject(msg.reply) : undefined;
     if (delivery === undefined) {
@@ -236,25 +250,7 @@ export class JetStreamEngine {
     }
     this.#stats.received++;
     this.#supervisor.served();
-    const m = new Inbound(msg, delivery, receivedAt);
-    if (this.#guard.has(m.seq)) {
-      // Settled already (a replay after a consumer was recreated, a lost ack, 2.9's rollback).
-      this.#stats.replaysSkipped++;
-      m.ack();
-    } else if (this.#held.has(m.seq)) {
-      // A second copy while the first is held: the first settles the sequence.
-      this.#stats.duplicatesSkipped++;
-    } else if (redrivenForOther(msg.headers, this.#spec.durable)) {
-      // A redrive meant for the durable that gave up on it (Jetroute-Redrive-Durable).
-      this.#stats.redrivesSkipped++;
-      m.ack();
-    } else if (isHeadersOnly(msg)) {
-      this.#log.debug({ seq: m.seq }, "headers-only delivery put back");
-      m.nak(HEADERS_ONLY_RETRY_MS);
-    } else {
-      this.#held.add(m);
-      this.#dispatch();
-    }
+    this.#admission.admit(new Inbound(msg, delivery, receivedAt), msg);
   }
 
   #dispatch(): void {

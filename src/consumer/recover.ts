@@ -9,6 +9,7 @@ import { type AuditContext, auditConsumer } from "./audit.js";
 import { type PullLimits, provisionConsumer } from "./provision.js";
 import type { RecoveryPlan } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
+import { rewindGuard } from "./rewind.js";
 import type { StatsCounter } from "./stats.js";
 import { isConsumerNotFound, isStreamNotFound } from "./stream-checks.js";
 
@@ -164,7 +165,10 @@ export function startFloorRefresh(
       .info(spec.stream, spec.durable)
       .then(async (info) => {
         const floor = info.ack_floor.stream_seq;
-        if (floor < guard.floor) await fell();
+        if (floor < guard.floor) {
+          await fell();
+          rewindGuard(guard, floor, log);
+        }
         guard.raiseFloor(floor);
         const conflict = await auditConsumer(jsm, spec, info, refresh.audit);
         if (conflict !== undefined) refresh.fail(conflict);

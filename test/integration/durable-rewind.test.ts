@@ -1,0 +1,78 @@
+// A durable rewound under a running route (by another process, an operator, the consumer reset
+// API) runs its messages after the new ack floor again: the replay guard must not take them
+// for replays of settled messages.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
+import { versionAtLeast } from "../../src/conn/index.js";
+import { ack, route, withStream, withSubject } from "../../src/router/index.js";
+import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+import {
+  jsStats,
+  makeStream,
+  publishMany,
+  runBroker,
+  swapConsumer,
+  unique,
+  until,
+  useConnection,
+} from "./engine-support.js";
+
+checkLeaksAfterAll();
+
+describe("a durable rewound under a running route", { timeout: 30_000 }, async () => {
+  const server = await useServer();
+  const conn = await useConnection(server.url);
+  const hasResetApi = versionAtLeast(conn.serverVersion(), [2, 14, 0]);
+
+  async function running() {
+    const stream = unique("REWIND");
+    const prefix = await makeStream(conn, stream);
+    const handled: number[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "svc",
+          async (msg) => {
+            handled.push(msg.streamSequence ?? 0);
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.a`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishMany(conn, `${prefix}.a`, 5);
+    await until(() => handled.length === 5);
+    // Let the route learn the ack floor (read every 2 s while messages settle).
+    await until(() => jsStats(run.broker, "svc").ackFloor === 5);
+    return { stream, prefix, handled, run };
+  }
+
+  it("reset by the consumer reset API (2.14+) runs messages after the new floor again", {
+    skip: !hasResetApi && "nats-server before 2.14 has no consumer reset API",
+  }, async () => {
+    const r = await running();
+    const jsm = await conn.jetstreamManager();
+    await jsm.consumers.reset(r.stream, "svc", 3);
+    await until(() => r.handled.length === 8);
+    await r.run.stop();
+    assert.deepEqual(r.handled, [1, 2, 3, 4, 5, 3, 4, 5]);
+    assert.equal(jsStats(r.run.broker, "svc").replaysSkipped, 0);
+  });
+
+  it("deleted and created again at an earlier start by someone else, it runs them again", async () => {
+    const r = await running();
+    await swapConsumer(conn, r.stream, {
+      durable_name: "svc",
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: `${r.prefix}.a`,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: 2,
+    });
+    await until(() => r.handled.length === 9);
+    await r.run.stop();
+    assert.deepEqual(r.handled.slice(5), [2, 3, 4, 5]);
+  });
+});
