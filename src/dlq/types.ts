@@ -88,6 +88,18 @@ export interface DeadLetterScanOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of `purgeDeadLetters`. */
+export interface PurgeOptions extends DeadLetterScanOptions {
+  /**
+   * Purge only letters with a sequence at or below this one (an integer >= 1), e.g. the DLQ
+   * stream's last sequence when the letters were counted for a confirmation: letters stored
+   * since are kept, so a purge never removes more than was confirmed.
+   * @default the stream's last sequence when the purge starts
+   * @example purgeDeadLetters(conn, "ORDERS_DLQ", { throughSeq: info.state.last_seq })
+   */
+  readonly throughSeq?: number;
+}
+
 /** Options of `listDeadLetters` / `iterateDeadLetters`. */
 export interface ListDeadLettersOptions extends DeadLetterScanOptions {
   /** At most this many letters (those with the lowest sequences). @default no limit */

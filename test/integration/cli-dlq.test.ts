@@ -264,9 +264,41 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.equal(run.code, 0, show(run));
     assert.match(
       run.stdout,
-      /Purge 2 dead letters from "DLQ_ask\d+" matching \(no filter\)\? .*\[y\/N\]/,
+      /Purge 2 dead letters \(seq 1\.\.2\) from "DLQ_ask\d+" matching \(no filter\)\? .*\[y\/N\]/,
     );
     assert.equal(await messages(conn, s.dlq), 0);
+  });
+
+  it("dlq purge deletes only the dead letters it asked about, not those stored while it asked", async () => {
+    const s = await streams(conn, "race");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
+    const run = await runCliInTerminal(["dlq", "purge", s.dlq, "--server", server.url], {
+      input: "y\n",
+      beforeAnswer: () => seed(conn, s.dlqSubject, s.orders, letters(s.subject, 3, 100)),
+    });
+    assert.equal(run.code, 0, show(run));
+    assert.match(
+      run.stdout,
+      /Purge 2 dead letters \(seq 1\.\.2\) from .*stored after seq 2 are kept/,
+    );
+    assert.match(run.stdout, /purged 2 dead letters/);
+    assert.equal(await messages(conn, s.dlq), 3, "the 3 stored during the prompt are kept");
+  });
+
+  it("dlq purge with a filter deletes only the matching dead letters it asked about", async () => {
+    const s = await streams(conn, "racef");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 4));
+    const run = await runCliInTerminal(
+      ["dlq", "purge", s.dlq, "--route", "billing", "--server", server.url],
+      {
+        input: "y\n",
+        beforeAnswer: () => seed(conn, s.dlqSubject, s.orders, letters(s.subject, 4, 100)),
+      },
+    );
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stdout, /Purge 2 dead letters/);
+    assert.match(run.stdout, /purged 2 dead letters/);
+    assert.equal(await messages(conn, s.dlq), 6);
   });
 
   it("dlq purge on a terminal answered with n deletes nothing and exits 1", async () => {

@@ -28,6 +28,8 @@ export interface CliOptions {
   cwd?: string;
   /** Called once the process is spawned, e.g. to send it a signal later. */
   onSpawn?: (child: { kill(signal: NodeJS.Signals): boolean; pid?: number | undefined }) => void;
+  /** In a terminal run: awaited once the `[y/N]` prompt shows, before `input` is typed. */
+  beforeAnswer?: () => Promise<void>;
   /** Called with each chunk of stderr as it arrives. */
   onStderr?: (chunk: string, child: { kill(signal: NodeJS.Signals): boolean }) => void;
 }
@@ -138,7 +140,14 @@ export function runCliInTerminal(
       // typed once the prompt is up: a pty drops input sent before the program reads it
       if (!typed && options.input !== undefined && stdout.includes("[y/N]")) {
         typed = true;
-        child.stdin.end(options.input);
+        const answer = options.input;
+        void (options.beforeAnswer?.() ?? Promise.resolve()).then(
+          () => child.stdin.end(answer),
+          (err: unknown) => {
+            child.kill("SIGKILL");
+            reject(err);
+          },
+        );
       }
     });
     child.stderr.setEncoding("utf8").on("data", (s: string) => {
