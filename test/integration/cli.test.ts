@@ -237,6 +237,19 @@ describe("jetroute: help and bad usage (no server needed)", { concurrency: 4 }, 
     );
   });
 
+  it("an empty --server exits 2 instead of dialling the default server", async () => {
+    const run = await runCli(["streams", "ls", "--server", ""]);
+    assertUsage(run, /^jetroute: --server must be a server URL .*, got ""$/);
+  });
+
+  it("a malformed --server URL with a password exits 2 without showing the password", async () => {
+    const run = await runCli(["streams", "ls", "--server", "nats://ann:pw-s3cret@bad host"]);
+    assertUsage(
+      run,
+      /^jetroute: --server must be a server URL .*, got "nats:\/\/\*\*\*@bad host"$/,
+    );
+  });
+
   it("a malformed --server URL exits 2", async () => {
     const run = await runCli(["streams", "ls", "--server", "nats://bad host:4222"]);
     assertUsage(
@@ -489,6 +502,39 @@ describe("jetroute: authentication", { concurrency: 2 }, async () => {
     assert.deepEqual(errorLines(run), [
       `jetroute: could not connect to ${server.url}: authorization violation`,
     ]);
+  });
+});
+
+describe("jetroute: server URLs with credentials and tls://", { concurrency: 2 }, async () => {
+  const server = await useServer({
+    extraConfig: 'authorization { user: "ann", password: "pw-s3cret" }',
+  });
+  const hostPort = server.url.replace(/^nats:\/\//, "");
+
+  it("a user and password in the --server URL log in", async () => {
+    const url = `nats://ann:pw-s3cret@${hostPort}`;
+    const run = await runCli(["streams", "ls", "--json", "--server", url]);
+    assert.equal(run.code, 0, show(run));
+    assert.deepEqual(JSON.parse(run.stdout), []);
+  });
+
+  it("a wrong password in the --server URL exits 1 without showing the password", async () => {
+    const run = await runCli(["streams", "ls", "--server", `nats://ann:wrong-pw@${hostPort}`]);
+    assert.equal(run.code, 1, show(run));
+    assert.deepEqual(errorLines(run), [
+      `jetroute: could not connect to nats://***@${hostPort}: authorization violation`,
+    ]);
+    assert.doesNotMatch(run.stderr, /wrong-pw/);
+  });
+
+  it("a tls:// URL to a server without TLS exits 1 instead of logging in in plain text", async () => {
+    const args = ["streams", "ls", "--user", "ann", "--password", "pw-s3cret"];
+    const run = await runCli([...args, "--server", `tls://${hostPort}`]);
+    assert.equal(run.code, 1, show(run));
+    assert.deepEqual(errorLines(run), [
+      `jetroute: could not connect to tls://${hostPort}: the server does not offer TLS (a tls:// URL requires it)`,
+    ]);
+    assert.equal(run.stdout, "");
   });
 });
 
