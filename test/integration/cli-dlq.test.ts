@@ -140,6 +140,19 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.deepEqual(errorLines(run), ['jetroute: stream "NO_SUCH_DLQ" not found']);
   });
 
+  it("dlq ls piped into `head` exits 0 quietly when the reader stops early", async () => {
+    const s = await streams(conn, "epipe");
+    for (let i = 0; i < 2000; i += 500)
+      await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 500, i + 1));
+    for (const extra of [[], ["--json"]]) {
+      const run = await runCli(["dlq", "ls", s.dlq, ...extra, "--server", server.url], {
+        stdoutBytes: 10,
+      });
+      assert.equal(run.code, 0, show(run));
+      assert.equal(run.stderr, "", "no EPIPE stack trace");
+    }
+  });
+
   it("dlq show prints the trace headers, the error and the payload", async () => {
     const s = await streams(conn, "show");
     await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));

@@ -26,6 +26,8 @@ export interface CliOptions {
   entry?: string;
   /** Working directory; the repo root by default. */
   cwd?: string;
+  /** Like `| head -c N`: read this many bytes of stdout, then close the pipe. */
+  stdoutBytes?: number;
   /** Called once the process is spawned, e.g. to send it a signal later. */
   onSpawn?: (child: { kill(signal: NodeJS.Signals): boolean; pid?: number | undefined }) => void;
   /** In a terminal run: awaited once the `[y/N]` prompt shows, before `input` is typed. */
@@ -53,6 +55,10 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => {
       stdout += s;
+      if (options.stdoutBytes !== undefined && stdout.length >= options.stdoutBytes) {
+        stdout = stdout.slice(0, options.stdoutBytes);
+        child.stdout.destroy();
+      }
     });
     child.stderr.setEncoding("utf8").on("data", (s: string) => {
       stderr += s;
