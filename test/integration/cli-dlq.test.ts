@@ -171,6 +171,48 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.equal(letter.seq, 2);
   });
 
+  it("dlq ls and dlq show print terminal escape codes in a dead letter as text, --json exactly", async () => {
+    const s = await streams(conn, "esc");
+    const red = "\u001b[31m";
+    const [letter] = letters(s.subject, 1);
+    await seed(conn, s.dlqSubject, s.orders, [
+      {
+        ...(letter as Letter),
+        route: `bill${red}ing`,
+        error: `boom\u001b]0;pwned\u0007\u009b2J`,
+        data: `line 1\n${red}line 2\u007f`,
+      },
+    ]);
+    const ls = await cli("dlq", "ls", s.dlq);
+    const showRun = await cli("dlq", "show", s.dlq, "1");
+    for (const run of [ls, showRun]) {
+      assert.equal(run.code, 0, show(run));
+      assert.doesNotMatch(
+        run.stdout,
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not be printed
+        /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/,
+        "no raw control characters",
+      );
+      assert.ok(run.stdout.includes("bill\\x1b[31ming"), run.stdout);
+    }
+    assert.ok(showRun.stdout.includes("boom\\x1b]0;pwned\\x07\\x9b2J"), showRun.stdout);
+    assert.ok(showRun.stdout.includes("line 1\n\\x1b[31mline 2\\x7f\n"), showRun.stdout);
+    const json = JSON.parse((await cli("dlq", "show", s.dlq, "1", "--json")).stdout) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(json.route, `bill${red}ing`);
+    assert.equal(json.data, `line 1\n${red}line 2\u007f`);
+  });
+
+  it("dlq show of a dead letter without headers of its own says (none)", async () => {
+    const s = await streams(conn, "nohdr");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 1));
+    const run = await cli("dlq", "show", s.dlq, "1");
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stdout, /^headers:\s+\(none\)$/m);
+  });
+
   it("dlq show of a sequence with no dead letter exits 1 naming it", async () => {
     const s = await streams(conn, "showmissing");
     await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 1));
