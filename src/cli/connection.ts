@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import {
   type Connection,
@@ -165,11 +165,15 @@ function checkServerUrl(source: string, url: string, shown: string): void {
 }
 
 function readable(flag: string, path: string): string {
+  let ok: boolean;
   try {
     accessSync(path, constants.R_OK);
+    // a directory is readable too, and then refused deep in the library by its option's name
+    ok = statSync(path).isFile();
   } catch {
-    throw new UsageError(`${flag} ${JSON.stringify(path)}: no such readable file`);
+    ok = false;
   }
+  if (!ok) throw new UsageError(`${flag} ${JSON.stringify(path)}: no such readable file`);
   return path;
 }
 

@@ -71,9 +71,13 @@ export interface DeadLetterFilter {
   /**
    * Stored at or after this time: a `Date`, an ISO 8601 time (`"2026-11-30T08:00:00Z"`) or a
    * duration back from now (`"90s"`, `"15m"`, `"2h"`, `"7d"`), resolved when the operation starts.
+   * A time in the future is allowed (it matches no letter yet).
    */
   readonly since?: Date | string;
-  /** Stored before this time; same forms as `since` (`"1d"`: letters older than a day). */
+  /**
+   * Stored before this time; same forms as `since` (`"1d"`: letters older than a day). A time
+   * in the future matches every letter stored so far.
+   */
   readonly before?: Date | string;
 }
 
