@@ -233,6 +233,39 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.equal(await messages(conn, s.dlq), 4);
   });
 
+  it("dlq redrive --dry-run lists each dead letter it would send: seq, subject and size", async () => {
+    const s = await streams(conn, "drylist");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
+    const run = await cli("dlq", "redrive", s.dlq, "--dry-run");
+    assert.equal(run.code, 0, show(run));
+    const lines = run.stdout.trimEnd().split("\n");
+    assert.match(lines[0] ?? "", /^SEQ\s+SUBJECT\s+BYTES$/);
+    assert.match(lines[1] ?? "", new RegExp(`^1\\s+${s.subject.replaceAll(".", "\\.")}\\s+11 B$`));
+    assert.match(lines.at(-1) ?? "", /^would redrive 2 of 2 matched dead letters/);
+    assert.equal(await messages(conn, s.orders), 0);
+  });
+
+  it("a dead letter without a valid original subject: redrive says to use --to", async () => {
+    const s = await streams(conn, "nosubj");
+    const [letter] = letters("orders..bad", 1);
+    await seed(conn, s.dlqSubject, s.orders, [letter as Letter]);
+    const run = await cli("dlq", "redrive", s.dlq);
+    assert.equal(run.code, 1, show(run));
+    assert.match(run.stderr, /seq 1 \(no-subject\): .*redrive it with --to$/m);
+    assert.doesNotMatch(run.stderr, /`to`/);
+  });
+
+  it("dlq ls --before a future time lists every dead letter; --since a future time none", async () => {
+    const s = await streams(conn, "future");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
+    const before = await cli("dlq", "ls", s.dlq, "--before", "2999-01-01", "--json");
+    assert.equal(before.code, 0, show(before));
+    assert.equal((JSON.parse(before.stdout) as unknown[]).length, 2);
+    const since = await cli("dlq", "ls", s.dlq, "--since", "2999-01-01T00:00:00Z");
+    assert.equal(since.code, 0, show(since));
+    assert.match(since.stderr, /no dead letters in .* match --since 2999-01-01T00:00:00Z/);
+  });
+
   it("dlq redrive --route publishes that route's dead letters to their subject and removes them", async () => {
     const s = await streams(conn, "redrive");
     await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 6));
@@ -285,6 +318,10 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     });
     assert.equal(first.code, 130, show(first));
     assert.match(first.stderr, /stopping after the current step/);
+    assert.match(
+      first.stdout,
+      /^interrupted: redrove \d+ of the \d+ matched dead letters reached in .*; the rest were not reached$/m,
+    );
     const published = await messages(conn, s.orders);
     assert.ok(published < n, `interrupted before the end (published ${published})`);
     const second = await cli("dlq", "redrive", s.dlq);
