@@ -120,7 +120,7 @@ export function addConnectionOptions(program: Command): Command {
   return program
     .option(
       "-s, --server <url>",
-      `NATS server URL; repeat or comma-separate for several (default: $NATS_URL, else ${DEFAULT_SERVER})`,
+      `NATS server URL; repeat or comma-separate for several; tls:// requires TLS, user:password@host logs in (default: $NATS_URL, else ${DEFAULT_SERVER})`,
       collectServers,
     )
     .option("--creds <file>", "authenticate with a .creds file (JWT + nkey seed)")
