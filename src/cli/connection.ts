@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import {
   type Connection,
@@ -37,13 +37,82 @@ export interface ConnectionFlags {
 const DEFAULT_SERVER = "nats://127.0.0.1:4222";
 const DEFAULT_TIMEOUT = "5s";
 
-/** `--server a --server b,c` -> ["a", "b", "c"]. */
+/** `--server a --server b,c` -> ["a", "b", "c"]; `--server ""` is kept, to be refused. */
 function collectServers(value: string, previous: string[] | undefined): string[] {
   const urls = value
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  return [...(previous ?? []), ...urls];
+  return [...(previous ?? []), ...(urls.length === 0 ? [value] : urls)];
+}
+
+// `scheme://user:password@host`: the user info, up to the last `@` before the host.
+const USERINFO = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?([^/]*)@(?=[^@/]*$|[^@]*\/)/;
+
+/** A URL for messages: its user info (a password, a token) is never shown. */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO, (_m, scheme: string | undefined) => `${scheme ?? ""}***@`);
+}
+
+/** Credentials written in a server URL (`nats://user:password@host`, `nats://token@host`). */
+type UrlAuth = { kind: "userPass"; user: string; pass: string } | { kind: "token"; token: string };
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Splits `nats://user:pass@host` into the URL nats.js can dial and the credentials in it. */
+function splitUserInfo(url: string): { url: string; auth?: UrlAuth } {
+  const m = USERINFO.exec(url);
+  if (!m) return { url };
+  const info = m[2] ?? "";
+  const bare = `${m[1] ?? ""}${url.slice(m[0].length)}`;
+  const colon = info.indexOf(":");
+  if (colon === -1)
+    return info.length === 0
+      ? { url: bare }
+      : { url: bare, auth: { kind: "token", token: decode(info) } };
+  return {
+    url: bare,
+    auth: {
+      kind: "userPass",
+      user: decode(info.slice(0, colon)),
+      pass: decode(info.slice(colon + 1)),
+    },
+  };
+}
+
+/** The servers to dial, as given (with any credentials taken out) and as shown in messages. */
+export interface ResolvedServers {
+  /** `--server` or `NATS_URL`: where they came from, for messages. */
+  readonly source: string;
+  readonly urls: readonly string[];
+  readonly shown: readonly string[];
+  readonly auth: UrlAuth | undefined;
+  /** Some URL has the `tls://` scheme: the connection must use TLS. */
+  readonly tls: boolean;
+}
+
+export function resolveServers(flags: ConnectionFlags, env: NodeJS.ProcessEnv): ResolvedServers {
+  const source = flags.server && flags.server.length > 0 ? "--server" : "NATS_URL";
+  const given = serversOf(flags, env);
+  const split = given.map(splitUserInfo);
+  const auths = split.flatMap((s) => (s.auth ? [JSON.stringify(s.auth)] : []));
+  if (new Set(auths).size > 1) {
+    throw new UsageError(`the URLs in ${source} carry different credentials; give one user`);
+  }
+  const first = split.find((s) => s.auth)?.auth;
+  return {
+    source,
+    urls: split.map((s) => s.url),
+    shown: given.map(redactUrl),
+    auth: first,
+    tls: split.some((s) => /^tls:\/\//i.test(s.url)),
+  };
 }
 
 /** Adds the connection flags to the root program. */
@@ -51,7 +120,7 @@ export function addConnectionOptions(program: Command): Command {
   return program
     .option(
       "-s, --server <url>",
-      `NATS server URL; repeat or comma-separate for several (default: $NATS_URL, else ${DEFAULT_SERVER})`,
+      `NATS server URL; repeat or comma-separate for several; tls:// requires TLS, user:password@host logs in (default: $NATS_URL, else ${DEFAULT_SERVER})`,
       collectServers,
     )
     .option("--creds <file>", "authenticate with a .creds file (JWT + nkey seed)")
@@ -79,7 +148,7 @@ export function serversOf(flags: ConnectionFlags, env: NodeJS.ProcessEnv): strin
 }
 
 /** What nats.js dials: `nats://host:port`, `tls://...`, `ws://...` or a bare `host:port`. */
-function checkServerUrl(source: string, url: string): void {
+function checkServerUrl(source: string, url: string, shown: string): void {
   let ok = url.length > 0 && !/\s/.test(url);
   if (ok) {
     try {
@@ -90,17 +159,21 @@ function checkServerUrl(source: string, url: string): void {
   }
   if (!ok) {
     throw new UsageError(
-      `${source} must be a server URL such as nats://127.0.0.1:4222, got ${JSON.stringify(url)}`,
+      `${source} must be a server URL such as nats://127.0.0.1:4222, got ${JSON.stringify(shown)}`,
     );
   }
 }
 
 function readable(flag: string, path: string): string {
+  let ok: boolean;
   try {
     accessSync(path, constants.R_OK);
+    // a directory is readable too, and then refused deep in the library by its option's name
+    ok = statSync(path).isFile();
   } catch {
-    throw new UsageError(`${flag} ${JSON.stringify(path)}: no such readable file`);
+    ok = false;
   }
+  if (!ok) throw new UsageError(`${flag} ${JSON.stringify(path)}: no such readable file`);
   return path;
 }
 
@@ -109,7 +182,9 @@ function readable(flag: string, path: string): string {
  * every value is checked again by `connect`, whose refusals also exit 2.
  */
 export function connectOptions(flags: ConnectionFlags, env: NodeJS.ProcessEnv): ConnOption[] {
+  const resolved = resolveServers(flags, env);
   const auth = [
+    resolved.auth !== undefined && `credentials in the ${resolved.source} URL`,
     flags.creds !== undefined && "--creds",
     flags.token !== undefined && "--token",
     (flags.user !== undefined || flags.password !== undefined) && "--user/--password",
@@ -129,18 +204,22 @@ export function connectOptions(flags: ConnectionFlags, env: NodeJS.ProcessEnv): 
     throw new UsageError(`--timeout must be a duration longer than 0, got "${flags.timeout}"`);
   }
 
-  const source = flags.server && flags.server.length > 0 ? "--server" : "NATS_URL";
-  const servers = serversOf(flags, env);
-  for (const url of servers) checkServerUrl(source, url);
+  resolved.urls.forEach((url, i) => {
+    checkServerUrl(resolved.source, url, resolved.shown[i] ?? "");
+  });
 
   const options: ConnOption[] = [
-    withServers(...servers),
+    withServers(...resolved.urls),
     withName("jetroute-cli"),
     withConnectTimeout(timeoutMs),
     // A CLI must not wait forever for a server that went away mid-command.
     withMaxReconnectAttempts(3),
     withReconnectWait("1s"),
   ];
+  if (resolved.auth?.kind === "userPass") {
+    options.push(withUserPass(resolved.auth.user, resolved.auth.pass));
+  }
+  if (resolved.auth?.kind === "token") options.push(withToken(resolved.auth.token));
   if (flags.creds !== undefined) options.push(withCredsFile(readable("--creds", flags.creds)));
   if (flags.token !== undefined) options.push(withToken(flags.token));
   if (flags.user !== undefined && flags.password !== undefined) {
@@ -160,6 +239,10 @@ export function connectOptions(flags: ConnectionFlags, env: NodeJS.ProcessEnv): 
     if (flags.tlsCert !== undefined) files.certFile = readable("--tls-cert", flags.tlsCert);
     if (flags.tlsKey !== undefined) files.keyFile = readable("--tls-key", flags.tlsKey);
     options.push(withTls(files));
+  } else if (resolved.tls) {
+    // nats.js dials `tls://` like `nats://` and goes plain when the server offers no TLS:
+    // the scheme asks for TLS, so require it (the system's CAs verify the server)
+    options.push(withTls({}));
   }
   return options;
 }
@@ -175,7 +258,7 @@ export async function openConnection(
   } catch (err) {
     const failed = findJetrouteError(err, ErrorCode.ConnectFailed);
     if (failed) {
-      throw new OperationError(connectFailureText(serversOf(flags, env), failed.cause), {
+      throw new OperationError(connectFailureText(resolveServers(flags, env), failed.cause), {
         cause: err,
       });
     }
@@ -184,13 +267,16 @@ export async function openConnection(
 }
 
 /** nats.js's reasons, in words: `ECONNREFUSED` says less than "connection refused". */
-function connectFailureText(servers: string[], cause: unknown): string {
-  const where = `could not connect to ${servers.join(", ")}`;
+function connectFailureText(servers: ResolvedServers, cause: unknown): string {
+  const where = `could not connect to ${servers.shown.join(", ")}`;
   const code = (cause as { code?: unknown } | undefined)?.code;
   const message = cause instanceof Error ? cause.message : String(cause);
   if (code === "ECONNREFUSED" || /ECONNREFUSED/.test(message))
     return `${where}: connection refused`;
   if (/authorization|authentication/i.test(message)) return `${where}: authorization violation`;
+  if (/does not support 'tls'|tls.*not available/i.test(message)) {
+    return `${where}: the server does not offer TLS${servers.tls ? " (a tls:// URL requires it)" : ""}`;
+  }
   if (/timeout/i.test(message) || (cause as { name?: string })?.name === "TimeoutError") {
     return `${where}: timed out`;
   }

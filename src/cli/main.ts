@@ -3,6 +3,15 @@
 import { processIo } from "./output.js";
 import { run } from "./program.js";
 
+// Output piped into a reader that stops early (`jetroute dlq ls X | head -1`): a write then
+// fails with EPIPE. The reader has what it wanted: exit quietly, as `cat` does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
+
 const code = await run(process.argv.slice(2), processIo());
 process.exitCode = code;
 // The command is done and its connection closed. Nothing else may keep the process alive:

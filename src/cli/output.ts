@@ -21,6 +21,31 @@ export function printJson(io: Io, value: unknown): void {
   );
 }
 
+// C0 controls, DEL and C1 controls (ESC, CSI, OSC...): in a dead letter they are data, and a
+// terminal would run them (colour, move the cursor, retitle the window, hide text).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what is matched
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, less \t and \n
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const NAMED: Readonly<Record<string, string>> = { "\n": "\\n", "\t": "\\t", "\r": "\\r" };
+
+/**
+ * `text` safe to print on a terminal: each control character as an escape (`\x1b`, `\n`).
+ * `keepLines` keeps newlines and tabs (a payload shown as text). JSON output never uses this:
+ * it stays exact (JSON escapes controls itself).
+ */
+export function escapeControls(text: string, keepLines = false): string {
+  return text.replace(
+    keepLines ? CONTROL_BUT_LINES : CONTROL,
+    (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+function cellText(c: Cell): string | number {
+  if (c === undefined || c === null) return "-";
+  return typeof c === "string" ? escapeControls(c) : c;
+}
+
 const BORDER_CHARS = [
   "top",
   "top-mid",
@@ -50,7 +75,7 @@ export function printTable(io: Io, head: readonly string[], rows: readonly Cell[
     chars: Object.fromEntries(BORDER_CHARS.map((c) => [c, ""])),
     style: { head: [], border: [], "padding-left": 0, "padding-right": 2 },
   });
-  for (const row of rows) table.push(row.map((c) => (c === undefined || c === null ? "-" : c)));
+  for (const row of rows) table.push(row.map(cellText));
   // the header in upper case marks it without colour; trailing padding trimmed
   const lines = table
     .toString()
@@ -64,7 +89,7 @@ export function printTable(io: Io, head: readonly string[], rows: readonly Cell[
 export function printFields(io: Io, fields: ReadonlyArray<readonly [string, Cell]>): void {
   const width = Math.max(...fields.map(([k]) => k.length));
   for (const [key, value] of fields) {
-    io.stdout.write(`${`${key}:`.padEnd(width + 2)}${value ?? "-"}\n`);
+    io.stdout.write(`${`${key}:`.padEnd(width + 2)}${cellText(value)}\n`);
   }
 }
 

@@ -142,7 +142,11 @@ Docs: docs/cli.md`,
       "--from <position>",
       'where to start: a sequence, an ISO time, a duration back ("2h"), or "all"',
     )
-    .option("--to <position>", 'where to stop (inclusive): a sequence, a time, or "end"', "end")
+    .option(
+      "--to <position>",
+      'where to stop (inclusive): a sequence, an ISO time, a duration back ("1h"), or "end"',
+      "end",
+    )
     .option("--subject <subject>", "the subject to replay (required with a handler)")
     .option(
       "--max-deliver <n>",
@@ -161,7 +165,10 @@ Docs: docs/cli.md`,
     .description("move a durable so it delivers again from a sequence or time")
     .argument("<stream>", "the stream")
     .argument("<durable>", "the durable consumer")
-    .requiredOption("--to <position>", 'a sequence, an ISO time, or a duration back ("2h")')
+    .requiredOption(
+      "--to <position>",
+      'a sequence, an ISO time, a duration back ("2h"), or "all" (the first message)',
+    )
     .option("-y, --yes", "do not ask for confirmation (required without a terminal)")
     .option("--json", JSON_HELP)
     .action(act(rt, durableReset));
@@ -183,7 +190,7 @@ export async function run(
   const program = buildProgram({ io, interrupts, slot });
   const debug = argv.includes("--debug") || isTrue(io.env.JETROUTE_DEBUG);
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(helpArgs(argv), { from: "user" });
     return ExitCode.Ok;
   } catch (err) {
     const code = exitCodeFor(err);
@@ -196,6 +203,18 @@ export async function run(
     await slot.close().catch(() => {});
     interrupts.dispose();
   }
+}
+
+/**
+ * `jetroute help dlq redrive` -> `jetroute dlq redrive --help`: commander's help command looks
+ * up one level only, and would show `dlq`'s help.
+ */
+function helpArgs(argv: readonly string[]): string[] {
+  const [first, ...rest] = argv;
+  if (first !== "help" || rest.length === 0 || rest.some((a) => a.startsWith("-"))) {
+    return [...argv];
+  }
+  return [...rest, "--help"];
 }
 
 function isTrue(value: string | undefined): boolean {

@@ -101,7 +101,12 @@ export function withCredsFile(path: string): ConnOption {
   };
 }
 
-/** Dial with TLS using these files. @default plain TCP unless the server requires TLS */
+/**
+ * Dial with TLS, and refuse a server that does not offer it. The files are optional:
+ * `withTls({})` requires TLS and verifies the server with the system's CAs.
+ * @default plain TCP unless the server requires TLS
+ * @example withTls({}) // a `tls://` URL: never fall back to plain TCP
+ */
 export function withTls(files: TlsFiles): ConnOption {
   return (d) => {
     d.tls = files;

@@ -99,20 +99,20 @@ function time(value: unknown, field: string, now: Date): Date | undefined {
   if (value === undefined) return undefined;
   // Only times and durations: a sequence or "all" / "new" means nothing for an age filter.
   const ok = value instanceof Date || (typeof value === "string" && !/^\s*\d+\s*$/.test(value));
-  const position = ok ? tryParse(value, field, now) : undefined;
+  const position = ok ? tryParse(value, field) : undefined;
   const at = position === undefined ? undefined : resolveTime(position, now);
   if (at === undefined)
     throw new ErrInvalidOption(invalidValueMessage(field, value, TIME_EXPECTED));
   return at;
 }
 
-function tryParse(
-  value: unknown,
-  field: string,
-  now: Date,
-): ReturnType<typeof parseStartAt> | undefined {
+// parseStartAt refuses future times (a consumer cannot start there); a filter may name one:
+// `before` tomorrow matches every letter so far, `since` tomorrow none.
+const FAR_FUTURE = new Date(8.64e15);
+
+function tryParse(value: unknown, field: string): ReturnType<typeof parseStartAt> | undefined {
   try {
-    return parseStartAt(value, field, undefined, now);
+    return parseStartAt(value, field, undefined, FAR_FUTURE);
   } catch {
     return undefined;
   }

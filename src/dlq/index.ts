@@ -12,6 +12,7 @@ export type {
   DeadLetterFilter,
   DeadLetterScanOptions,
   ListDeadLettersOptions,
+  PurgeOptions,
   PurgeSummary,
   RedriveEvent,
   RedriveFailure,

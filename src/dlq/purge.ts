@@ -1,37 +1,44 @@
 import type { Connection } from "../conn/types.js";
+import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { validateStreamName } from "../stream/index.js";
 import { resolveDeadLetterFilter } from "./filter.js";
 import { checkConn, dlqStreamInfo, isNoMessage, mapStreamError, scanDeadLetters } from "./read.js";
-import type { DeadLetterScanOptions, PurgeSummary } from "./types.js";
+import type { PurgeOptions, PurgeSummary } from "./types.js";
 
 /**
  * Removes dead letters from `dlqStream`. Without a filter (or with an empty one): every letter up
  * to the stream's last sequence when the call starts, in one server-side purge (letters stored
  * meanwhile stay). With a filter: each matching letter is deleted by sequence, oldest first; an
  * abort (`signal`) stops between two deletions and resolves with `interrupted: true`. Asking for
- * confirmation is the caller's job (the CLI asks unless `--yes`).
+ * confirmation is the caller's job (the CLI asks unless `--yes`): `throughSeq` bounds the purge
+ * to the letters that were counted for it (those at or below that sequence).
  * @throws ErrStreamNotFound when `dlqStream` does not exist; ErrInvalidOption / ErrInvalidSubject
- *   for a bad filter; the server's error when a deletion fails.
+ *   for a bad filter or `throughSeq`; the server's error when a deletion fails.
  * @example
  * const { purged } = await purgeDeadLetters(conn, "ORDERS_DLQ", { filter: { route: "billing" } });
  */
 export async function purgeDeadLetters(
   conn: Connection,
   dlqStream: string,
-  options: DeadLetterScanOptions = {},
+  options: PurgeOptions = {},
 ): Promise<PurgeSummary> {
   checkConn(conn);
   validateStreamName(dlqStream);
   const filter = resolveDeadLetterFilter(options.filter);
+  const through = checkThroughSeq(options.throughSeq);
   const { signal } = options;
   if (signal?.aborted) return { purged: 0, interrupted: true };
   const jsm = await conn.jetstreamManager();
   if (filter.empty) {
     const info = await dlqStreamInfo(jsm, dlqStream);
-    if (info.state.messages === 0) return { purged: 0, interrupted: false };
+    const last = Math.min(info.state.last_seq, through);
+    if (info.state.messages === 0 || last < info.state.first_seq) {
+      return { purged: 0, interrupted: false };
+    }
     try {
-      // Up to, not including, `seq`: a letter stored after this call started is kept.
-      const r = await jsm.streams.purge(dlqStream, { seq: info.state.last_seq + 1 });
+      // Up to, not including, `seq`: a letter stored after this call started (or after
+      // `throughSeq`) is kept.
+      const r = await jsm.streams.purge(dlqStream, { seq: last + 1 });
       return { purged: r.purged, interrupted: false };
     } catch (cause) {
       throw mapStreamError(dlqStream, cause);
@@ -45,6 +52,8 @@ export async function purgeDeadLetters(
     Number.POSITIVE_INFINITY,
     undefined,
   )) {
+    // letters come oldest first: past the bound, none of the rest may go
+    if (letter.seq > through) break;
     if (signal?.aborted) return { purged, interrupted: true };
     try {
       await jsm.streams.deleteMessage(dlqStream, letter.seq, false);
@@ -54,4 +63,14 @@ export async function purgeDeadLetters(
     }
   }
   return { purged, interrupted: false };
+}
+
+function checkThroughSeq(value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("purgeDeadLetters throughSeq", value, "an integer >= 1"),
+    );
+  }
+  return value;
 }

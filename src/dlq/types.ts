@@ -71,9 +71,13 @@ export interface DeadLetterFilter {
   /**
    * Stored at or after this time: a `Date`, an ISO 8601 time (`"2026-11-30T08:00:00Z"`) or a
    * duration back from now (`"90s"`, `"15m"`, `"2h"`, `"7d"`), resolved when the operation starts.
+   * A time in the future is allowed (it matches no letter yet).
    */
   readonly since?: Date | string;
-  /** Stored before this time; same forms as `since` (`"1d"`: letters older than a day). */
+  /**
+   * Stored before this time; same forms as `since` (`"1d"`: letters older than a day). A time
+   * in the future matches every letter stored so far.
+   */
   readonly before?: Date | string;
 }
 
@@ -86,6 +90,18 @@ export interface DeadLetterScanOptions {
    * two letters (never between a publish and its removal) and resolve with `interrupted: true`.
    */
   readonly signal?: AbortSignal;
+}
+
+/** Options of `purgeDeadLetters`. */
+export interface PurgeOptions extends DeadLetterScanOptions {
+  /**
+   * Purge only letters with a sequence at or below this one (an integer >= 1), e.g. the DLQ
+   * stream's last sequence when the letters were counted for a confirmation: letters stored
+   * since are kept, so a purge never removes more than was confirmed.
+   * @default the stream's last sequence when the purge starts
+   * @example purgeDeadLetters(conn, "ORDERS_DLQ", { throughSeq: info.state.last_seq })
+   */
+  readonly throughSeq?: number;
 }
 
 /** Options of `listDeadLetters` / `iterateDeadLetters`. */

@@ -140,6 +140,19 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.deepEqual(errorLines(run), ['jetroute: stream "NO_SUCH_DLQ" not found']);
   });
 
+  it("dlq ls piped into `head` exits 0 quietly when the reader stops early", async () => {
+    const s = await streams(conn, "epipe");
+    for (let i = 0; i < 2000; i += 500)
+      await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 500, i + 1));
+    for (const extra of [[], ["--json"]]) {
+      const run = await runCli(["dlq", "ls", s.dlq, ...extra, "--server", server.url], {
+        stdoutBytes: 10,
+      });
+      assert.equal(run.code, 0, show(run));
+      assert.equal(run.stderr, "", "no EPIPE stack trace");
+    }
+  });
+
   it("dlq show prints the trace headers, the error and the payload", async () => {
     const s = await streams(conn, "show");
     await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
@@ -156,6 +169,48 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     const letter = JSON.parse(json.stdout) as Record<string, unknown>;
     assert.equal(letter.data, '{"order":2}');
     assert.equal(letter.seq, 2);
+  });
+
+  it("dlq ls and dlq show print terminal escape codes in a dead letter as text, --json exactly", async () => {
+    const s = await streams(conn, "esc");
+    const red = "\u001b[31m";
+    const [letter] = letters(s.subject, 1);
+    await seed(conn, s.dlqSubject, s.orders, [
+      {
+        ...(letter as Letter),
+        route: `bill${red}ing`,
+        error: `boom\u001b]0;pwned\u0007\u009b2J`,
+        data: `line 1\n${red}line 2\u007f`,
+      },
+    ]);
+    const ls = await cli("dlq", "ls", s.dlq);
+    const showRun = await cli("dlq", "show", s.dlq, "1");
+    for (const run of [ls, showRun]) {
+      assert.equal(run.code, 0, show(run));
+      assert.doesNotMatch(
+        run.stdout,
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not be printed
+        /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/,
+        "no raw control characters",
+      );
+      assert.ok(run.stdout.includes("bill\\x1b[31ming"), run.stdout);
+    }
+    assert.ok(showRun.stdout.includes("boom\\x1b]0;pwned\\x07\\x9b2J"), showRun.stdout);
+    assert.ok(showRun.stdout.includes("line 1\n\\x1b[31mline 2\\x7f\n"), showRun.stdout);
+    const json = JSON.parse((await cli("dlq", "show", s.dlq, "1", "--json")).stdout) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(json.route, `bill${red}ing`);
+    assert.equal(json.data, `line 1\n${red}line 2\u007f`);
+  });
+
+  it("dlq show of a dead letter without headers of its own says (none)", async () => {
+    const s = await streams(conn, "nohdr");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 1));
+    const run = await cli("dlq", "show", s.dlq, "1");
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stdout, /^headers:\s+\(none\)$/m);
   });
 
   it("dlq show of a sequence with no dead letter exits 1 naming it", async () => {
@@ -176,6 +231,39 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.equal(r.dryRun, true);
     assert.equal(await messages(conn, s.orders), 0);
     assert.equal(await messages(conn, s.dlq), 4);
+  });
+
+  it("dlq redrive --dry-run lists each dead letter it would send: seq, subject and size", async () => {
+    const s = await streams(conn, "drylist");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
+    const run = await cli("dlq", "redrive", s.dlq, "--dry-run");
+    assert.equal(run.code, 0, show(run));
+    const lines = run.stdout.trimEnd().split("\n");
+    assert.match(lines[0] ?? "", /^SEQ\s+SUBJECT\s+BYTES$/);
+    assert.match(lines[1] ?? "", new RegExp(`^1\\s+${s.subject.replaceAll(".", "\\.")}\\s+11 B$`));
+    assert.match(lines.at(-1) ?? "", /^would redrive 2 of 2 matched dead letters/);
+    assert.equal(await messages(conn, s.orders), 0);
+  });
+
+  it("a dead letter without a valid original subject: redrive says to use --to", async () => {
+    const s = await streams(conn, "nosubj");
+    const [letter] = letters("orders..bad", 1);
+    await seed(conn, s.dlqSubject, s.orders, [letter as Letter]);
+    const run = await cli("dlq", "redrive", s.dlq);
+    assert.equal(run.code, 1, show(run));
+    assert.match(run.stderr, /seq 1 \(no-subject\): .*redrive it with --to$/m);
+    assert.doesNotMatch(run.stderr, /`to`/);
+  });
+
+  it("dlq ls --before a future time lists every dead letter; --since a future time none", async () => {
+    const s = await streams(conn, "future");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
+    const before = await cli("dlq", "ls", s.dlq, "--before", "2999-01-01", "--json");
+    assert.equal(before.code, 0, show(before));
+    assert.equal((JSON.parse(before.stdout) as unknown[]).length, 2);
+    const since = await cli("dlq", "ls", s.dlq, "--since", "2999-01-01T00:00:00Z");
+    assert.equal(since.code, 0, show(since));
+    assert.match(since.stderr, /no dead letters in .* match --since 2999-01-01T00:00:00Z/);
   });
 
   it("dlq redrive --route publishes that route's dead letters to their subject and removes them", async () => {
@@ -230,6 +318,10 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     });
     assert.equal(first.code, 130, show(first));
     assert.match(first.stderr, /stopping after the current step/);
+    assert.match(
+      first.stdout,
+      /^interrupted: redrove \d+ of the \d+ matched dead letters reached in .*; the rest were not reached$/m,
+    );
     const published = await messages(conn, s.orders);
     assert.ok(published < n, `interrupted before the end (published ${published})`);
     const second = await cli("dlq", "redrive", s.dlq);
@@ -264,9 +356,41 @@ describe("jetroute dlq", { concurrency: 2, timeout: 120_000 }, async () => {
     assert.equal(run.code, 0, show(run));
     assert.match(
       run.stdout,
-      /Purge 2 dead letters from "DLQ_ask\d+" matching \(no filter\)\? .*\[y\/N\]/,
+      /Purge 2 dead letters \(seq 1\.\.2\) from "DLQ_ask\d+" matching \(no filter\)\? .*\[y\/N\]/,
     );
     assert.equal(await messages(conn, s.dlq), 0);
+  });
+
+  it("dlq purge deletes only the dead letters it asked about, not those stored while it asked", async () => {
+    const s = await streams(conn, "race");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 2));
+    const run = await runCliInTerminal(["dlq", "purge", s.dlq, "--server", server.url], {
+      input: "y\n",
+      beforeAnswer: () => seed(conn, s.dlqSubject, s.orders, letters(s.subject, 3, 100)),
+    });
+    assert.equal(run.code, 0, show(run));
+    assert.match(
+      run.stdout,
+      /Purge 2 dead letters \(seq 1\.\.2\) from .*stored after seq 2 are kept/,
+    );
+    assert.match(run.stdout, /purged 2 dead letters/);
+    assert.equal(await messages(conn, s.dlq), 3, "the 3 stored during the prompt are kept");
+  });
+
+  it("dlq purge with a filter deletes only the matching dead letters it asked about", async () => {
+    const s = await streams(conn, "racef");
+    await seed(conn, s.dlqSubject, s.orders, letters(s.subject, 4));
+    const run = await runCliInTerminal(
+      ["dlq", "purge", s.dlq, "--route", "billing", "--server", server.url],
+      {
+        input: "y\n",
+        beforeAnswer: () => seed(conn, s.dlqSubject, s.orders, letters(s.subject, 4, 100)),
+      },
+    );
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stdout, /Purge 2 dead letters/);
+    assert.match(run.stdout, /purged 2 dead letters/);
+    assert.equal(await messages(conn, s.dlq), 6);
   });
 
   it("dlq purge on a terminal answered with n deletes nothing and exits 1", async () => {

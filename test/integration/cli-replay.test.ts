@@ -190,6 +190,50 @@ describe("jetroute replay and durable reset", { concurrency: 2, timeout: 120_000
     assert.deepEqual(handled(s.out), ["1 a", "3 c"]);
   });
 
+  it("replay where the handler fails shows each failing message's seq and error", async () => {
+    const s = await stream(["a", "bad1", "c", "bad2"]);
+    const args = ["--from", "1", "--subject", s.subject, "--exec", `${HANDLERS}#failOnBad`];
+    const run = await replay(s.out, s.name, ...args);
+    assert.equal(run.code, 1, show(run));
+    assert.match(run.stderr, /^ {2}seq 2 failed: cannot handle bad1\b/m);
+    assert.match(run.stderr, /^ {2}seq 4 failed: cannot handle bad2\b/m);
+    const json = await replay(s.out, s.name, ...args, "--json");
+    assert.equal(json.code, 1, show(json));
+    const summary = JSON.parse(json.stdout) as { errors: Array<{ seq: number; error: string }> };
+    assert.deepEqual(
+      summary.errors.map((e) => [e.seq, e.error.replace(/ \(delivery .*\)$/, "")]),
+      [
+        [2, "cannot handle bad1"],
+        [4, "cannot handle bad2"],
+      ],
+    );
+  });
+
+  it("replay of a range with nothing in it exits 0 saying there is nothing to replay", async () => {
+    const s = await stream(["a", "b"]);
+    const args = ["--from", "100", "--subject", s.subject, "--exec", HANDLERS];
+    const run = await replay(s.out, s.name, ...args);
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stderr, /^nothing to replay: no messages in "REPLAY_\d+" from --from 100/m);
+    assert.doesNotMatch(run.stdout + run.stderr, /undefined/);
+    const json = await replay(s.out, s.name, ...args, "--json");
+    assert.equal(json.code, 0, show(json));
+    const summary = JSON.parse(json.stdout) as Record<string, unknown>;
+    assert.deepEqual([summary.firstSeq, summary.lastSeq, summary.delivered], [null, null, 0]);
+    const other = await replay(
+      s.out,
+      s.name,
+      "--from",
+      "all",
+      "--subject",
+      s.subject.replace(/created$/, "nothing"),
+      "--exec",
+      HANDLERS,
+    );
+    assert.equal(other.code, 0, show(other));
+    assert.match(other.stderr, /^nothing to replay/m);
+  });
+
   it('replay of an unknown stream exits 1 with `stream "X" not found`', async () => {
     const run = await replay(
       join(dir, "x.out"),
@@ -233,6 +277,7 @@ describe("jetroute replay and durable reset", { concurrency: 2, timeout: 120_000
     );
     assert.equal(run.code, 130, show(run));
     assert.match(errorLines(run).at(-1) ?? "", /^jetroute: interrupted at seq \d+$/);
+    assert.match(run.stdout, /^interrupted:\s+\d+$/m, "the summary says how many were interrupted");
     const done = handled(s.out).length;
     assert.ok(done > 0 && done < 300, `stopped part-way (handled ${done})`);
   });

@@ -26,8 +26,12 @@ export interface CliOptions {
   entry?: string;
   /** Working directory; the repo root by default. */
   cwd?: string;
+  /** Like `| head -c N`: read this many bytes of stdout, then close the pipe. */
+  stdoutBytes?: number;
   /** Called once the process is spawned, e.g. to send it a signal later. */
   onSpawn?: (child: { kill(signal: NodeJS.Signals): boolean; pid?: number | undefined }) => void;
+  /** In a terminal run: awaited once the `[y/N]` prompt shows, before `input` is typed. */
+  beforeAnswer?: () => Promise<void>;
   /** Called with each chunk of stderr as it arrives. */
   onStderr?: (chunk: string, child: { kill(signal: NodeJS.Signals): boolean }) => void;
 }
@@ -51,6 +55,10 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => {
       stdout += s;
+      if (options.stdoutBytes !== undefined && stdout.length >= options.stdoutBytes) {
+        stdout = stdout.slice(0, options.stdoutBytes);
+        child.stdout.destroy();
+      }
     });
     child.stderr.setEncoding("utf8").on("data", (s: string) => {
       stderr += s;
@@ -138,7 +146,14 @@ export function runCliInTerminal(
       // typed once the prompt is up: a pty drops input sent before the program reads it
       if (!typed && options.input !== undefined && stdout.includes("[y/N]")) {
         typed = true;
-        child.stdin.end(options.input);
+        const answer = options.input;
+        void (options.beforeAnswer?.() ?? Promise.resolve()).then(
+          () => child.stdin.end(answer),
+          (err: unknown) => {
+            child.kill("SIGKILL");
+            reject(err);
+          },
+        );
       }
     });
     child.stderr.setEncoding("utf8").on("data", (s: string) => {

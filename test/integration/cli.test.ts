@@ -115,9 +115,62 @@ describe("jetroute: help and bad usage (no server needed)", { concurrency: 4 }, 
     );
   });
 
-  it("dlq ls with a --since in the future exits 2", async () => {
-    const run = await runCli(["dlq", "ls", "DLQ", "--since", "2999-01-01", "--server", nowhere]);
-    assertUsage(run, /--since must be/);
+  it("replay --from a time in the future exits 2 saying it is in the future", async () => {
+    const args = [
+      "replay",
+      "ORDERS",
+      "--from",
+      "2999-01-01",
+      "--exec",
+      "x.ts",
+      "--server",
+      nowhere,
+    ];
+    assertUsage(
+      await runCli(args),
+      /^jetroute: --from must not be in the future \(now is .*\), got "2999-01-01"$/,
+    );
+  });
+
+  it("replay --from 7 --to 5 exits 2: --from must not be after --to", async () => {
+    const args = ["replay", "ORDERS", "--from", "7", "--to", "5", "--exec", "x.ts"];
+    const run = await runCli([...args, "--server", nowhere]);
+    assertUsage(run, /^jetroute: --from must not be after --to, got --from 7 --to 5$/);
+    const times = ["--from", "1h", "--to", "2h", "--exec", "x.ts", "--server", nowhere];
+    assertUsage(await runCli(["replay", "ORDERS", ...times]), /--from must not be after --to/);
+  });
+
+  it("replay --from new exits 2 listing only what --from accepts", async () => {
+    for (const from of ["new", "last-per-subject"]) {
+      const args = ["replay", "ORDERS", "--from", from, "--exec", "x.ts", "--server", nowhere];
+      const run = await runCli(args);
+      assertUsage(run, /^jetroute: --from must be a stream sequence .* or "all", got "/);
+      const accepted = (errorLines(run)[0] ?? "").split(", got ")[0] ?? "";
+      assert.doesNotMatch(accepted, /new|last-per-subject|replay from|on route/);
+    }
+  });
+
+  it('replay --to all exits 2 listing what --to accepts ("end", not "all")', async () => {
+    const args = ["replay", "ORDERS", "--from", "1", "--to", "all", "--exec", "x.ts"];
+    const run = await runCli([...args, "--server", nowhere]);
+    assertUsage(run, /^jetroute: --to must be a stream sequence .* or "end", got "all"$/);
+  });
+
+  it("durable reset --to new exits 2 naming --to, not the library's option", async () => {
+    const args = ["durable", "reset", "ORDERS", "billing", "--to", "new", "--yes"];
+    const run = await runCli([...args, "--server", nowhere]);
+    assertUsage(run, /^jetroute: --to must be a stream sequence .* or "all", got "new"$/);
+  });
+
+  it("--creds naming a directory exits 2 naming --creds, not the library's option", async () => {
+    const run = await runCli(["streams", "ls", "--creds", "/tmp", "--server", nowhere]);
+    assertUsage(run, /^jetroute: --creds "\/tmp": no such readable file$/);
+  });
+
+  it("jetroute help dlq redrive shows the help of dlq redrive", async () => {
+    const run = await runCli(["help", "dlq", "redrive"]);
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stdout, /^Usage: jetroute dlq redrive /m);
   });
 
   it("dlq ls with --limit 0 exits 2 naming --limit", async () => {
@@ -234,6 +287,19 @@ describe("jetroute: help and bad usage (no server needed)", { concurrency: 4 }, 
     assertUsage(
       run,
       /^jetroute: --timeout must be a duration such as "500ms", "5s" or "1m", got "soon"$/,
+    );
+  });
+
+  it("an empty --server exits 2 instead of dialling the default server", async () => {
+    const run = await runCli(["streams", "ls", "--server", ""]);
+    assertUsage(run, /^jetroute: --server must be a server URL .*, got ""$/);
+  });
+
+  it("a malformed --server URL with a password exits 2 without showing the password", async () => {
+    const run = await runCli(["streams", "ls", "--server", "nats://ann:pw-s3cret@bad host"]);
+    assertUsage(
+      run,
+      /^jetroute: --server must be a server URL .*, got "nats:\/\/\*\*\*@bad host"$/,
     );
   });
 
@@ -489,6 +555,39 @@ describe("jetroute: authentication", { concurrency: 2 }, async () => {
     assert.deepEqual(errorLines(run), [
       `jetroute: could not connect to ${server.url}: authorization violation`,
     ]);
+  });
+});
+
+describe("jetroute: server URLs with credentials and tls://", { concurrency: 2 }, async () => {
+  const server = await useServer({
+    extraConfig: 'authorization { user: "ann", password: "pw-s3cret" }',
+  });
+  const hostPort = server.url.replace(/^nats:\/\//, "");
+
+  it("a user and password in the --server URL log in", async () => {
+    const url = `nats://ann:pw-s3cret@${hostPort}`;
+    const run = await runCli(["streams", "ls", "--json", "--server", url]);
+    assert.equal(run.code, 0, show(run));
+    assert.deepEqual(JSON.parse(run.stdout), []);
+  });
+
+  it("a wrong password in the --server URL exits 1 without showing the password", async () => {
+    const run = await runCli(["streams", "ls", "--server", `nats://ann:wrong-pw@${hostPort}`]);
+    assert.equal(run.code, 1, show(run));
+    assert.deepEqual(errorLines(run), [
+      `jetroute: could not connect to nats://***@${hostPort}: authorization violation`,
+    ]);
+    assert.doesNotMatch(run.stderr, /wrong-pw/);
+  });
+
+  it("a tls:// URL to a server without TLS exits 1 instead of logging in in plain text", async () => {
+    const args = ["streams", "ls", "--user", "ann", "--password", "pw-s3cret"];
+    const run = await runCli([...args, "--server", `tls://${hostPort}`]);
+    assert.equal(run.code, 1, show(run));
+    assert.deepEqual(errorLines(run), [
+      `jetroute: could not connect to tls://${hostPort}: the server does not offer TLS (a tls:// URL requires it)`,
+    ]);
+    assert.equal(run.stdout, "");
   });
 });
 

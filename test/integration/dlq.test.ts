@@ -190,4 +190,43 @@ describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async
     assert.deepEqual(result, { purged: 0, interrupted: true });
     assert.equal(await messageCount(conn, s.dlqStream), 2);
   });
+  it("purge with throughSeq keeps the dead letters stored after that sequence", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "shipping"]);
+    await s.publish("billing", 2);
+    await s.publish("shipping", 2);
+    await s.deadLettered(4);
+    const letters = await listDeadLetters(conn, s.dlqStream);
+    const second = letters[1]?.seq as number;
+    assert.deepEqual(await purgeDeadLetters(conn, s.dlqStream, { throughSeq: second }), {
+      purged: 2,
+      interrupted: false,
+    });
+    assert.deepEqual(
+      (await listDeadLetters(conn, s.dlqStream)).map((l) => l.seq),
+      letters.slice(2).map((l) => l.seq),
+    );
+  });
+
+  it("a filtered purge with throughSeq keeps matching dead letters stored after it", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 3);
+    await s.deadLettered(3);
+    const letters = await listDeadLetters(conn, s.dlqStream);
+    const result = await purgeDeadLetters(conn, s.dlqStream, {
+      filter: { route: "billing" },
+      throughSeq: letters[0]?.seq as number,
+    });
+    assert.deepEqual(result, { purged: 1, interrupted: false });
+    assert.equal(await messageCount(conn, s.dlqStream), 2);
+  });
+
+  it("purge refuses a throughSeq that is not an integer >= 1 with ERR_INVALID_OPTION", async () => {
+    const s = await deadLetterSetup(conn);
+    for (const throughSeq of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(
+        purgeDeadLetters(conn, s.dlqStream, { throughSeq }),
+        (err) => code(err) === ErrorCode.InvalidOption && /throughSeq/.test((err as Error).message),
+      );
+    }
+  });
 });

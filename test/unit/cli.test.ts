@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { CommanderError } from "commander";
 import { isRoute, loadExecTarget, parseExecSpec } from "../../src/cli/commands/exec-module.js";
 import { replayRoute } from "../../src/cli/commands/replay.js";
+import { redactUrl } from "../../src/cli/connection.js";
 import {
   ExitCode,
   exitCodeFor,
@@ -14,9 +15,10 @@ import {
   UsageError,
 } from "../../src/cli/exit.js";
 import type { Io } from "../../src/cli/output.js";
-import { formatAgo, formatBytes } from "../../src/cli/output.js";
+import { escapeControls, formatAgo, formatBytes } from "../../src/cli/output.js";
 import {
   checkPositionFlag,
+  checkRange,
   checkSubjectFlag,
   parseDurationFlag,
   parseSeqArg,
@@ -76,14 +78,45 @@ describe("cli flag parsing", () => {
     });
   });
 
-  it("a position flag accepts a sequence, an ISO time, a duration back and all/new", () => {
+  it("a position flag accepts a sequence, an ISO time, a duration back and all (a start) or end", () => {
     assert.deepEqual(checkPositionFlag("--from", "42"), { kind: "seq", seq: 42 });
     assert.deepEqual(checkPositionFlag("--from", "2h"), { kind: "ago", ms: 7_200_000 });
     assert.equal(checkPositionFlag("--from", "2026-01-01T00:00:00Z").kind, "time");
     assert.equal(checkPositionFlag("--from", "all").kind, "all");
-    for (const bad of ["0", "-1", "yesterday", "2h ago", ""]) {
+    for (const bad of ["0", "-1", "yesterday", "2h ago", "", "new", "last-per-subject", "end"]) {
       assert.throws(() => checkPositionFlag("--from", bad), { name: "UsageError" }, bad);
     }
+    assert.equal(checkPositionFlag("--to", "end", true).kind, "end");
+    assert.throws(() => checkPositionFlag("--to", "all", true), {
+      message: /or "end", got "all"$/,
+    });
+    assert.throws(() => checkPositionFlag("--from", "2999-01-01"), {
+      message: /^--from must not be in the future/,
+    });
+  });
+
+  it("a range whose --from is after its --to is bad usage (sequences or times only)", () => {
+    const now = new Date("2026-11-30T12:00:00Z");
+    const given = { from: "a", to: "b" };
+    const seq = (n: number) => ({ kind: "seq", seq: n }) as const;
+    const ago = (ms: number) => ({ kind: "ago", ms }) as const;
+    assert.throws(() => checkRange(seq(7), seq(5), given, now), { name: "UsageError" });
+    assert.throws(() => checkRange(ago(1000), ago(2000), given, now), { name: "UsageError" });
+    checkRange(seq(5), seq(5), given, now);
+    checkRange(seq(7), ago(1000), given, now);
+    checkRange(seq(7), { kind: "end" }, given, now);
+  });
+
+  it("control characters print as escapes; newlines and tabs stay where asked", () => {
+    assert.equal(escapeControls("a\u001b[31mb\u009b\u007f\n\t"), "a\\x1b[31mb\\x9b\\x7f\\n\\t");
+    assert.equal(escapeControls("a\nb\tc\rd\u0007", true), "a\nb\tc\\rd\\x07");
+    assert.equal(escapeControls("plain é ✓"), "plain é ✓");
+  });
+
+  it("a server URL is shown without its user info", () => {
+    assert.equal(redactUrl("nats://ann:pw@host:4222"), "nats://***@host:4222");
+    assert.equal(redactUrl("tok@host:4222"), "***@host:4222");
+    assert.equal(redactUrl("nats://host:4222"), "nats://host:4222");
   });
 
   it("a time flag is a time or a duration back from now, never a sequence", () => {
@@ -94,7 +127,11 @@ describe("cli flag parsing", () => {
       "2026-11-30T08:00:00.000Z",
     );
     assert.throws(() => parseTimeFlag("--since", "42", now), { message: /^--since must be/ });
-    assert.throws(() => parseTimeFlag("--before", "2027-01-01", now), { message: /^--before/ });
+    // a filter may name the future: --before tomorrow keeps everything so far
+    assert.equal(
+      parseTimeFlag("--before", "2027-01-01", now).toISOString(),
+      "2027-01-01T00:00:00.000Z",
+    );
   });
 
   it("a sequence argument is an integer >= 1", () => {

@@ -136,6 +136,11 @@ describe("resolveDeadLetterFilter", () => {
     assert.equal(matches({ before: "2026-11-30T10:00:00Z" }), false);
   });
 
+  it("accepts times in the future: before matches every letter so far, since none", () => {
+    assert.equal(matches({ before: "2999-01-01T00:00:00Z" }), true);
+    assert.equal(matches({ since: "2999-01-01T00:00:00Z" }), false);
+  });
+
   it("refuses bad values with ERR_INVALID_OPTION naming the field", () => {
     const cases: Array<[DeadLetterFilter, string]> = [
       [{ route: "" }, "filter.route"],

@@ -3,7 +3,7 @@ import { type DeadLetter, getDeadLetter, listDeadLetters } from "../api.js";
 import type { CommandContext } from "../context.js";
 import { OperationError } from "../exit.js";
 import { toFailure } from "../failures.js";
-import { formatAgo, printFields, printJson, printTable } from "../output.js";
+import { escapeControls, formatAgo, printFields, printJson, printTable } from "../output.js";
 import { checkStreamArg, parseCountFlag, parseSeqArg } from "../parse.js";
 import { describeFilter, type FilterFlags, parseFilter } from "./dlq-filter.js";
 
@@ -133,15 +133,20 @@ export async function dlqShow(ctx: CommandContext, streamArg: string, seqArg: st
     ["failed at", text(letter.time)],
     ["error", letter.error],
   ]);
-  ctx.io.stdout.write("headers:\n");
-  for (const [k, vs] of Object.entries(headers)) {
-    for (const v of vs) ctx.io.stdout.write(`  ${k}: ${v}\n`);
+  // the original's own headers; the Jetroute-* ones are the fields above
+  const entries = Object.entries(headers);
+  ctx.io.stdout.write(entries.length === 0 ? "headers:    (none)\n" : "headers:\n");
+  for (const [k, vs] of entries) {
+    for (const v of vs) ctx.io.stdout.write(`  ${escapeControls(k)}: ${escapeControls(v)}\n`);
   }
-  for (const problem of letter.problems) ctx.io.stdout.write(`problem: ${problem}\n`);
+  for (const problem of letter.problems) {
+    ctx.io.stdout.write(`problem: ${escapeControls(problem)}\n`);
+  }
   const size =
     letter.payloadTruncated === undefined
       ? `${letter.data.length} bytes`
       : `left out of the dead letter; the original was ${letter.payloadTruncated} bytes (fetch it by stream and sequence)`;
-  if ("data" in payload) ctx.io.stdout.write(`payload (${size}):\n${payload.data}\n`);
-  else ctx.io.stdout.write(`payload (${size}, not UTF-8; base64):\n${payload.dataBase64}\n`);
+  if ("data" in payload) {
+    ctx.io.stdout.write(`payload (${size}):\n${escapeControls(payload.data, true)}\n`);
+  } else ctx.io.stdout.write(`payload (${size}, not UTF-8; base64):\n${payload.dataBase64}\n`);
 }

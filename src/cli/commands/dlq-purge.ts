@@ -1,12 +1,34 @@
 // `jetroute dlq purge`: delete dead letters (all, or filtered), confirmed unless --yes.
-import { purgeDeadLetters } from "../api.js";
+import type { Connection } from "../../conn/index.js";
+import { type DeadLetterFilter, listDeadLetters, purgeDeadLetters } from "../api.js";
 import { checkCanConfirm, confirm } from "../confirm.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError } from "../exit.js";
 import { toFailure } from "../failures.js";
 import { printJson } from "../output.js";
 import { checkStreamArg } from "../parse.js";
-import { countMatching, describeFilter, type FilterFlags, parseFilter } from "./dlq-filter.js";
+import { describeFilter, type FilterFlags, parseFilter } from "./dlq-filter.js";
+
+/**
+ * What a confirmation counts: the matching letters up to the DLQ stream's last sequence now.
+ * The purge is then bounded by that sequence, so letters stored while the prompt waits stay.
+ */
+async function countForPrompt(
+  conn: Connection,
+  stream: string,
+  filter: DeadLetterFilter,
+): Promise<{ count: number; firstSeq: number; throughSeq: number }> {
+  try {
+    const jsm = await conn.jetstreamManager();
+    const throughSeq = (await jsm.streams.info(stream)).state.last_seq;
+    const seqs = (await listDeadLetters(conn, stream, { filter }))
+      .map((l) => l.seq)
+      .filter((seq) => seq <= throughSeq);
+    return { count: seqs.length, firstSeq: seqs[0] ?? 0, throughSeq };
+  } catch (err) {
+    throw toFailure(err, { stream });
+  }
+}
 
 export async function dlqPurge(
   ctx: CommandContext,
@@ -17,8 +39,11 @@ export async function dlqPurge(
   const filter = parseFilter(flags);
   checkCanConfirm(ctx.io, flags.yes === true, `purge dead letters from "${stream}"`);
   const conn = await ctx.connect();
+  let throughSeq: number | undefined;
   if (flags.yes !== true) {
-    const count = await countMatching(conn, stream, filter);
+    const counted = await countForPrompt(conn, stream, filter);
+    const { count } = counted;
+    throughSeq = counted.throughSeq;
     if (count === 0) {
       throw new OperationError(
         `nothing matched: no dead letters in "${stream}" match ${describeFilter(flags)}`,
@@ -26,7 +51,7 @@ export async function dlqPurge(
     }
     const ok = await confirm(
       ctx.io,
-      `Purge ${count} dead letter${count === 1 ? "" : "s"} from "${stream}" matching ${describeFilter(flags)}? This cannot be undone.`,
+      `Purge ${count} dead letter${count === 1 ? "" : "s"} (seq ${counted.firstSeq}..${throughSeq}) from "${stream}" matching ${describeFilter(flags)}? Dead letters stored after seq ${throughSeq} are kept. This cannot be undone.`,
     );
     if (!ok) {
       throw new OperationError("purge not confirmed; nothing was deleted");
@@ -39,6 +64,7 @@ export async function dlqPurge(
     ({ purged, interrupted } = await purgeDeadLetters(conn, stream, {
       filter,
       signal: ctx.interrupts.signal,
+      ...(throughSeq === undefined ? {} : { throughSeq }),
     }));
   } catch (err) {
     throw toFailure(err, { stream });

@@ -8,7 +8,7 @@ import {
 import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError } from "../exit.js";
 import { toFailure } from "../failures.js";
-import { printJson } from "../output.js";
+import { escapeControls, formatBytes, printJson, printTable } from "../output.js";
 import { checkStreamArg, checkSubjectFlag } from "../parse.js";
 import { startProgress } from "../progress.js";
 import { countMatching, describeFilter, type FilterFlags, parseFilter } from "./dlq-filter.js";
@@ -60,12 +60,20 @@ export async function dlqRedrive(
   }
   if (result.failed.length > 0) {
     for (const f of result.failed.slice(0, 10)) {
-      ctx.io.stderr.write(`  seq ${f.seq} (${f.kind}): ${f.reason}\n`);
+      ctx.io.stderr.write(`  seq ${f.seq} (${f.kind}): ${escapeControls(reasonText(f))}\n`);
+    }
+    if (result.failed.length > 10) {
+      ctx.io.stderr.write(`  ... and ${result.failed.length - 10} more\n`);
     }
     throw new OperationError(
-      `${result.failed.length} of ${result.matched} dead letters could not be redriven`,
+      `${result.failed.length} of ${result.matched} dead letters ${flags.dryRun ? "would fail to redrive" : "could not be redriven"}`,
     );
   }
+}
+
+/** The library's reason, in command-line terms: its `to` option is the --to flag here. */
+function reasonText(f: RedriveFailure): string {
+  return f.reason.replaceAll("with `to`", "with --to");
 }
 
 function reportRedrive(
@@ -83,7 +91,11 @@ function reportRedrive(
       duplicates: r.duplicates,
       removed: r.removed,
       kept: r.kept,
-      failed: r.failed.map((f: RedriveFailure) => ({ seq: f.seq, kind: f.kind, reason: f.reason })),
+      failed: r.failed.map((f: RedriveFailure) => ({
+        seq: f.seq,
+        kind: f.kind,
+        reason: reasonText(f),
+      })),
       ...(r.planned === undefined
         ? {}
         : {
@@ -98,9 +110,23 @@ function reportRedrive(
     });
     return;
   }
+  const interrupted = r.interrupted || ctx.interrupts.signal.aborted;
+  if (flags.dryRun && r.planned !== undefined && r.planned.length > 0) {
+    printTable(
+      ctx.io,
+      ["seq", "subject", "bytes"],
+      r.planned.map((p) => [p.seq, p.subject, formatBytes(p.data.length)]),
+    );
+  }
+  const counts = `(duplicates ${r.duplicates}, removed ${r.removed}, kept ${r.kept}, failed ${r.failed.length})`;
+  if (interrupted) {
+    ctx.io.stdout.write(
+      `interrupted: ${flags.dryRun ? "checked" : `redrove ${r.published} of`} the ${r.matched} matched dead letters reached in "${stream}" ${counts}; the rest were not reached\n`,
+    );
+    return;
+  }
   const verb = flags.dryRun ? "would redrive" : "redrove";
   ctx.io.stdout.write(
-    `${verb} ${flags.dryRun ? r.matched : r.published} of ${r.matched} matched dead letters from "${stream}"` +
-      ` (duplicates ${r.duplicates}, removed ${r.removed}, kept ${r.kept}, failed ${r.failed.length})\n`,
+    `${verb} ${flags.dryRun ? r.matched - r.failed.length : r.published} of ${r.matched} matched dead letters from "${stream}" ${counts}\n`,
   );
 }

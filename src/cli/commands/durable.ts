@@ -1,14 +1,17 @@
 // `jetroute durable reset <stream> <durable> --to <seq|time>`: moves a durable consumer so it
 // delivers again from a position (the reset API on 2.14+, else a recreate; see resetDurable).
-
-import { describePosition } from "../../position/index.js";
 import { type ResetResult, resetDurable } from "../api.js";
 import { checkCanConfirm, confirm } from "../confirm.js";
 import type { CommandContext } from "../context.js";
 import { OperationError } from "../exit.js";
 import { toFailure } from "../failures.js";
 import { printJson } from "../output.js";
-import { checkDurableArg, checkPositionFlag, checkStreamArg } from "../parse.js";
+import {
+  checkDurableArg,
+  checkPositionFlag,
+  checkStreamArg,
+  describeFlagPosition,
+} from "../parse.js";
 
 export async function durableReset(
   ctx: CommandContext,
@@ -24,7 +27,7 @@ export async function durableReset(
   if (flags.yes !== true) {
     const ok = await confirm(
       ctx.io,
-      `Reset durable "${durable}" on "${stream}" to ${describePosition(position)}? Its consumers get every message from there again.`,
+      `Reset durable "${durable}" on "${stream}" to ${describeFlagPosition(position)}? Its consumers get every message from there again.`,
     );
     if (!ok) throw new OperationError("reset not confirmed; the durable is unchanged");
   }
@@ -41,6 +44,6 @@ export async function durableReset(
   }
   if (ctx.json) return printJson(ctx.io, { stream, durable, to: flags.to, ...result });
   ctx.io.stdout.write(
-    `durable "${durable}" on "${stream}" reset to ${describePosition(position)} (${result.method})\n`,
+    `durable "${durable}" on "${stream}" reset to ${describeFlagPosition(position)} (${result.method})\n`,
   );
 }

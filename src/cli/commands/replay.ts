@@ -1,6 +1,8 @@
 // `jetroute replay <stream> --from ... --exec module#export`: runs a handler (or a route) over
 // a range of a stream, with progress on a terminal and Ctrl-C stopping after the message in
 // flight.
+
+import type { Logger } from "../../logger/index.js";
 import type { RouteDraft } from "../../router/index.js";
 import {
   RouteOptionName,
@@ -13,8 +15,14 @@ import { type ReplaySummary, replay } from "../api.js";
 import type { CommandContext } from "../context.js";
 import { InterruptedError, OperationError, UsageError } from "../exit.js";
 import { toFailure } from "../failures.js";
-import { printFields, printJson } from "../output.js";
-import { checkPositionFlag, checkStreamArg, checkSubjectFlag, parseCountFlag } from "../parse.js";
+import { escapeControls, note, printFields, printJson } from "../output.js";
+import {
+  checkPositionFlag,
+  checkRange,
+  checkStreamArg,
+  checkSubjectFlag,
+  parseCountFlag,
+} from "../parse.js";
 import { startProgress } from "../progress.js";
 import { type ExecTarget, loadExecTarget } from "./exec-module.js";
 
@@ -90,14 +98,56 @@ export function replayRoute(
     : { name: r.name, handler: r.handler, options: Object.freeze([...r.options, ...extra]) };
 }
 
+/** A message that failed for good: its stream sequence and why. */
+export interface ReplayError {
+  readonly seq: number | null;
+  readonly error: string;
+}
+
+/** At most this many failures are kept for --json (the count is always exact). */
+const MAX_ERRORS = 100;
+/** At most this many are printed on stderr. */
+const SHOWN_ERRORS = 10;
+
+/**
+ * The replay's logger: it keeps the messages that failed for good (the engine logs each with
+ * its `seq` binding and the reason) so the CLI can show why, and drops the rest.
+ */
+class FailureCollector implements Logger {
+  readonly #sink: { errors: ReplayError[]; count: number };
+  readonly #seq: number | null;
+
+  constructor(sink: { errors: ReplayError[]; count: number }, seq: number | null = null) {
+    this.#sink = sink;
+    this.#seq = seq;
+  }
+  debug(): void {}
+  info(): void {}
+  warn(): void {}
+  error(obj: object, msg?: string): void {
+    if (!msg?.startsWith("replayed message failed")) return;
+    this.#sink.count++;
+    if (this.#sink.errors.length >= MAX_ERRORS) return;
+    const { reason, err } = obj as { reason?: unknown; err?: unknown };
+    const error =
+      typeof reason === "string" ? reason : err instanceof Error ? err.message : String(err);
+    this.#sink.errors.push({ seq: this.#seq, error });
+  }
+  child(bindings: Record<string, unknown>): Logger {
+    const seq = typeof bindings.seq === "number" ? bindings.seq : this.#seq;
+    return new FailureCollector(this.#sink, seq);
+  }
+}
+
 export async function replayCommand(
   ctx: CommandContext,
   streamArg: string,
   flags: ReplayFlags,
 ): Promise<void> {
   const stream = checkStreamArg("<stream>", streamArg);
-  checkPositionFlag("--from", flags.from);
-  if (flags.to !== undefined && flags.to !== "end") checkPositionFlag("--to", flags.to);
+  const from = checkPositionFlag("--from", flags.from);
+  const to = checkPositionFlag("--to", flags.to ?? "end", true);
+  checkRange(from, to, { from: flags.from, to: flags.to ?? "end" });
   const subject =
     flags.subject === undefined ? undefined : checkSubjectFlag("--subject", flags.subject, true);
   const target = await loadExecTarget(flags.exec, process.cwd());
@@ -107,9 +157,11 @@ export async function replayCommand(
   const conn = await ctx.connect();
   ctx.interrupts.cancellable();
   const progress = startProgress(ctx.io, "replaying");
+  const failures = { errors: [] as ReplayError[], count: 0 };
   let summary: ReplaySummary;
   try {
     summary = await replay(conn, replayable, {
+      logger: new FailureCollector(failures),
       from: flags.from,
       ...(flags.to === undefined ? {} : { to: flags.to }),
       signal: ctx.interrupts.signal,
@@ -126,18 +178,48 @@ export async function replayCommand(
     progress.stop();
   }
   const aborted = summary.aborted || ctx.interrupts.signal.aborted;
-  if (ctx.json) printJson(ctx.io, { stream, ...summary, aborted });
-  else {
+  for (const f of failures.errors.slice(0, SHOWN_ERRORS)) {
+    note(ctx.io, `  seq ${f.seq ?? "?"} failed: ${escapeControls(f.error)}`);
+  }
+  if (failures.count > SHOWN_ERRORS) {
+    note(ctx.io, `  ... and ${failures.count - SHOWN_ERRORS} more failures`);
+  }
+  if (ctx.json) {
+    printJson(ctx.io, {
+      stream,
+      ...summary,
+      // JSON has no undefined: a range with nothing in it has no first or last sequence
+      firstSeq: summary.firstSeq ?? null,
+      lastSeq: summary.lastSeq ?? null,
+      aborted,
+      errors: failures.errors,
+    });
+  } else if (summary.firstSeq === undefined && !aborted) {
+    note(
+      ctx.io,
+      `nothing to replay: no messages in "${stream}" from --from ${flags.from} to --to ${flags.to ?? "end"}${subject === undefined ? "" : ` on ${subject}`}`,
+    );
+  } else {
+    const range =
+      summary.firstSeq === undefined ? "nothing" : `seq ${summary.firstSeq}..${summary.lastSeq}`;
     printFields(ctx.io, [
-      ["replayed", `${stream} seq ${summary.firstSeq}..${summary.lastSeq} (end ${summary.endSeq})`],
+      ["replayed", `${stream} ${range} (end ${summary.endSeq})`],
       ["delivered", summary.delivered],
       ["handled", summary.handled],
       ["failed", summary.failed],
       ["dead-lettered", summary.deadLettered],
+      ...(summary.skipped > 0 ? [["skipped", summary.skipped] as const] : []),
+      ...(aborted || summary.interrupted > 0
+        ? [["interrupted", summary.interrupted] as const]
+        : []),
       ["took", `${(summary.durationMs / 1000).toFixed(1)}s`],
     ]);
   }
-  if (aborted) throw new InterruptedError(`interrupted at seq ${summary.lastSeq}`);
+  if (aborted) {
+    throw new InterruptedError(
+      summary.lastSeq === undefined ? "interrupted" : `interrupted at seq ${summary.lastSeq}`,
+    );
+  }
   if (summary.failed > 0) {
     throw new OperationError(`${summary.failed} of ${summary.delivered} messages failed`);
   }
