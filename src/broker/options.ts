@@ -1,6 +1,7 @@
+import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
 import { type Duration, toTimerMillis } from "../duration/index.js";
-import { ErrConnectionRequired, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
 import { createProducer } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
@@ -115,16 +116,7 @@ function hasMethods(value: unknown, methods: readonly string[]): boolean {
 }
 
 function checkConnection(value: unknown): Connection {
-  const ok =
-    hasMethods(value, ["jetstreamManager", "serverVersion", "close"]) &&
-    typeof (value as Partial<Connection>).nats === "object" &&
-    typeof (value as Partial<Connection>).jetstream === "object";
-  if (!ok) {
-    throw new ErrConnectionRequired(
-      invalidValueMessage("withConnection", value, "a Connection from connect()"),
-    );
-  }
-  return value as Connection;
+  return requireConnection(value, "withConnection");
 }
 
 function checkLogger(value: unknown): Logger {

@@ -179,6 +179,7 @@ export function checkConsumer(
       ? {}
       : { metadata: { ...current.metadata, ...desired.metadata } }),
   };
+  const conflicts = conflictsOf(current, spec, server, stream);
   const warnings: string[] = [];
   if (stream.inactiveThresholdLimit > 0) {
     warnings.push(
@@ -186,7 +187,9 @@ export function checkConsumer(
         "the server deletes it after that long with no pull open, and it comes back from the stream's first message",
     );
   }
-  const start = startWarning(current, spec);
+  // With a conflict the durable is re-created (at the route's start) or the route fails:
+  // either way "it keeps its position" would be wrong.
+  const start = conflicts.length === 0 ? startWarning(current, spec) : undefined;
   if (start !== undefined) warnings.push(start);
   const pausedUntil = current.pause_until ? new Date(current.pause_until) : undefined;
   if (pausedUntil !== undefined && pausedUntil > now) {
@@ -195,7 +198,7 @@ export function checkConsumer(
     );
   }
   return {
-    conflicts: conflictsOf(current, spec, server, stream),
+    conflicts,
     changes,
     update,
     warnings,

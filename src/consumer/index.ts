@@ -54,3 +54,9 @@ export {
   UNSETTLED_DELIVERY_ALLOWANCE,
 } from "./settle.js";
 export type { JetStreamRouteStats } from "./stats.js";
+export {
+  factsOf,
+  isConsumerNotFound,
+  isStreamNotFound,
+  requireStoredSubjects,
+} from "./stream-checks.js";

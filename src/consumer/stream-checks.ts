@@ -1,4 +1,9 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
 import {
   causeText,
   ErrDLQStreamMissing,
@@ -76,16 +81,7 @@ export async function streamFacts(
   spec: JetStreamRouteSpec,
 ): Promise<StreamFacts> {
   try {
-    const { config } = await jsm.streams.info(spec.stream);
-    const transformed = config.subject_transform !== undefined && config.subject_transform !== null;
-    return {
-      subjects: config.subjects ?? [],
-      subjectsComplete:
-        (config.sources?.length ?? 0) === 0 && config.mirror === undefined && !transformed,
-      retention: config.retention,
-      maxAckPendingLimit: config.consumer_limits?.max_ack_pending ?? 0,
-      inactiveThresholdLimit: config.consumer_limits?.inactive_threshold ?? 0,
-    };
+    return factsOf((await jsm.streams.info(spec.stream)).config);
   } catch (cause) {
     if (isStreamNotFound(cause)) throw streamNotFound(spec, cause);
     throw cause;
@@ -107,4 +103,17 @@ export function requireStoredSubjects(spec: JetStreamRouteSpec, stream: StreamFa
         `(its subjects: ${stream.subjects.join(", ")}); fix the subject, or add it to the stream (ensureStream)`,
     );
   }
+}
+
+/** The contract's facts from a stream's config (as `jsm.streams.info` returns it). */
+export function factsOf(config: StreamConfig): StreamFacts {
+  const transformed = config.subject_transform !== undefined && config.subject_transform !== null;
+  return {
+    subjects: config.subjects ?? [],
+    subjectsComplete:
+      (config.sources?.length ?? 0) === 0 && config.mirror === undefined && !transformed,
+    retention: config.retention,
+    maxAckPendingLimit: config.consumer_limits?.max_ack_pending ?? 0,
+    inactiveThresholdLimit: config.consumer_limits?.inactive_threshold ?? 0,
+  };
 }

@@ -7,10 +7,10 @@ import {
   type StoredMsg,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
 import { isStreamNotFound } from "../consumer/stream-checks.js";
 import {
-  ErrConnectionRequired,
   ErrDeadLetterNotFound,
   ErrInvalidOption,
   ErrStreamNotFound,
@@ -220,16 +220,7 @@ async function* readBySequence(
 }
 
 export function checkConn(conn: Connection): void {
-  if (
-    typeof conn !== "object" ||
-    conn === null ||
-    !conn.jetstream ||
-    typeof conn.jetstreamManager !== "function"
-  ) {
-    throw new ErrConnectionRequired(
-      invalidValueMessage("conn", conn, "a Connection from connect()"),
-    );
-  }
+  requireConnection(conn, "conn");
 }
 
 export function checkLimit(limit: unknown): number {

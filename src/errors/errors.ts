@@ -76,6 +76,9 @@ export function describeValue(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "function") return "a function";
   if (typeof value === "number" || value === undefined) return String(value);
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "an invalid Date" : `Date ${value.toISOString()}`;
+  }
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

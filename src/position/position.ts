@@ -39,8 +39,8 @@ export const START_AT_EXPECTED =
 
 /**
  * Parses a position. Throws ErrInvalidOption naming `option` (and `route`) and what is
- * accepted: for a sequence below 1 or not an integer, an invalid Date, an unparsable string,
- * a time in the future.
+ * accepted (`expected`, for callers that take fewer kinds): for a sequence below 1 or not an
+ * integer, an invalid Date, an unparsable string, a time in the future.
  * @example parseStartAt("2h", "withStartAt") // { kind: "ago", ms: 7200000 }
  */
 export function parseStartAt(
@@ -48,10 +48,11 @@ export function parseStartAt(
   option: string,
   route?: string,
   now: Date = new Date(),
+  expected: string = START_AT_EXPECTED,
 ): StreamPosition {
   const parsed = parse(value);
   if (parsed === undefined) {
-    throw new ErrInvalidOption(invalidValueMessage(option, value, START_AT_EXPECTED, route));
+    throw new ErrInvalidOption(invalidValueMessage(option, value, expected, route));
   }
   if (parsed.kind === "time" && parsed.time.getTime() > now.getTime() + FUTURE_SLACK_MS) {
     throw new ErrInvalidOption(

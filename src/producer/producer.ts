@@ -6,12 +6,12 @@ import type {
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jsonCodec } from "../codec/index.js";
 import type { Codec } from "../codec/types.js";
+import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
 import { MAX_TIMER_MS } from "../duration/index.js";
 import {
   causeText,
   ErrConnectionClosed,
-  ErrConnectionRequired,
   ErrDecode,
   ErrEncode,
   ErrExpectationFailed,
@@ -59,11 +59,7 @@ type NatsJsOptions = Partial<NatsPublishOptions>;
  * if (ack.duplicate) log.info({ id: order.id }, "already stored");
  */
 export function createProducer(conn: Connection, ...options: ProducerOption[]): Producer {
-  if (typeof conn !== "object" || conn === null || !conn.nats || !conn.jetstream) {
-    throw new ErrConnectionRequired(
-      invalidValueMessage("createProducer conn", conn, "a Connection from connect()"),
-    );
-  }
+  requireConnection(conn, "createProducer conn");
   const settings = resolveProducerSettings(options, jsonCodec());
   const logger = settings.logger ?? componentLogger(conn.logger, "producer");
   return new ProducerImpl(conn.nats, conn.jetstream, settings, logger);

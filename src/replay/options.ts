@@ -1,3 +1,4 @@
+import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
 import { ErrInvalidOption, ErrOptionNotSupported, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
@@ -38,6 +39,7 @@ const MAX_CONCURRENCY = 10_000;
  * for a core route) and each option, throwing ErrInvalidOption naming the option.
  */
 export function replayPlan(conn: Connection, r: Route, options: ReplayOptions): ReplayPlan {
+  requireConnection(conn, "replay conn");
   const spec = buildRouteSpec(r);
   if (spec.kind !== "jetstream") {
     throw new ErrOptionNotSupported(
@@ -63,38 +65,25 @@ export function replayPlan(conn: Connection, r: Route, options: ReplayOptions): 
   };
 }
 
+const FROM_EXPECTED =
+  '"all", a stream sequence (integer >= 1), a Date, an ISO 8601 time or a duration back ("2h"); a replay reads what is stored, so not "new" or "last-per-subject"';
+const TO_EXPECTED =
+  '"end" (the default), a stream sequence (integer >= 1), a Date, an ISO 8601 time or a duration back ("2h")';
+
 function startOf(value: unknown, route: string): ReplayStart {
-  if (value === undefined) {
-    throw new ErrInvalidOption(
-      invalidValueMessage("replay from", value, 'a position ("all", a sequence, a time, "2h")'),
-    );
-  }
-  const p = parseStartAt(value, "replay from", route);
-  if (p.kind === "new" || p.kind === "last-per-subject") {
-    throw new ErrInvalidOption(
-      invalidValueMessage(
-        "replay from",
-        value,
-        '"all", a stream sequence, a time or a duration back (a replay reads what is stored)',
-        route,
-      ),
-    );
-  }
+  const invalid = () =>
+    new ErrInvalidOption(invalidValueMessage("replay from", value, FROM_EXPECTED, route));
+  if (value === undefined) throw invalid();
+  const p = parseStartAt(value, "replay from", route, new Date(), FROM_EXPECTED);
+  if (p.kind === "new" || p.kind === "last-per-subject") throw invalid();
   return p;
 }
 
 function stopOf(value: unknown, route: string): ReplayStop {
   if (value === undefined || value === "end") return { kind: "end" };
-  const p = parseStartAt(value, "replay to", route);
+  const p = parseStartAt(value, "replay to", route, new Date(), TO_EXPECTED);
   if (p.kind === "seq" || p.kind === "time" || p.kind === "ago") return p;
-  throw new ErrInvalidOption(
-    invalidValueMessage(
-      "replay to",
-      value,
-      '"end", a stream sequence, a time or a duration back',
-      route,
-    ),
-  );
+  throw new ErrInvalidOption(invalidValueMessage("replay to", value, TO_EXPECTED, route));
 }
 
 function signalOf(value: unknown): AbortSignal | undefined {

@@ -10,11 +10,14 @@ import {
   RetentionPolicy,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import { ClosedConnectionError } from "@nats-io/nats-core";
 import { type Connection, versionAtLeast } from "../conn/index.js";
 import {
   FILTER_SUBJECTS_SINCE,
+  factsOf,
   REPLAY_DURABLE_SUFFIX,
   redrivenForOther,
+  requireStoredSubjects,
 } from "../consumer/index.js";
 import {
   causeText,
@@ -33,6 +36,7 @@ import { type ReplayPlan, replayPlan } from "./options.js";
 import { ReplayCounts } from "./progress.js";
 import { firstSeqAtOrAfter, requireRetention, streamInfo } from "./stream.js";
 import type { ReplayOptions, ReplaySummary } from "./types.js";
+import { watchStream } from "./watch.js";
 
 /** Messages the ordered consumer pulls ahead of the handler. */
 const REPLAY_BATCH = 500;
@@ -66,6 +70,26 @@ export async function replay(
   options: ReplayOptions,
 ): Promise<ReplaySummary> {
   const plan = replayPlan(conn, route, options);
+  try {
+    return await run(conn, plan);
+  } catch (err) {
+    throw replayError(conn, plan, err);
+  }
+}
+
+/** A failure while replaying as a jetroute error: a closed connection is ErrConnectionClosed. */
+function replayError(conn: Connection, plan: ReplayPlan, err: unknown): unknown {
+  if (err instanceof JetrouteError) return err;
+  if (err instanceof ClosedConnectionError || conn.nats.isClosed()) {
+    return new ErrConnectionClosed(
+      `connection closed during the replay of route "${plan.spec.name}"`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+async function run(conn: Connection, plan: ReplayPlan): Promise<ReplaySummary> {
   const { spec, signal } = plan;
   const log = plan.logger.child({ route: spec.name, replay: true });
   const counts = new ReplayCounts(plan.onProgress, log);
@@ -75,6 +99,7 @@ export async function replay(
   const jsm = await conn.jetstreamManager();
   const info = await streamInfo(jsm, spec.stream, what);
   requireRetention(info, [RetentionPolicy.Workqueue], what);
+  requireStoredSubjects(spec, factsOf(info.config));
   counts.endSeq = await endSeqOf(jsm, plan, info);
   if (isEmpty(plan, info, counts.endSeq)) return counts.finish(false);
 
@@ -104,15 +129,19 @@ export async function replay(
       signal: handlers.signal,
     };
     counts.startReports(plan.progressIntervalMs);
-    const failure = watchStatus(messages, spec.stream);
-    const reachedEnd = await readRange(messages, counts, deps, plan);
+    const watch = watchStream(messages, jsm, spec, info);
+    let reachedEnd: boolean;
+    try {
+      reachedEnd = await readRange(messages, counts, deps, plan);
+    } finally {
+      watch.stop();
+    }
     const aborted = signal?.aborted === true;
+    const failure = watch.error();
+    if (failure !== undefined) throw failure;
     if (!reachedEnd && !aborted) {
       const closedWith = await messages.closed();
-      throw (
-        (await failure.error()) ??
-        stopped(conn, what, closedWith instanceof Error ? closedWith : undefined)
-      );
+      throw stopped(conn, what, closedWith instanceof Error ? closedWith : undefined);
     }
     // Aborted as the last message ran: the range was read, but a handler was interrupted.
     return counts.finish(aborted && (!reachedEnd || counts.interrupted > 0));
@@ -231,28 +260,6 @@ function requireFilterSubjects(plan: ReplayPlan, conn: Connection): void {
   throw new ErrServerUnsupported(
     `replay of route "${spec.name}" filters on ${spec.subjects.length} subjects, which needs nats-server ${FILTER_SUBJECTS_SINCE.join(".")} or later (filter_subjects); this server is ${server.join(".")}`,
   );
-}
-
-/** Watches the pull for the stream going away (the ordered consumer cannot recreate itself then). */
-function watchStatus(
-  messages: ConsumerMessages,
-  stream: string,
-): { error(): Promise<Error | undefined> } {
-  let failure: Error | undefined;
-  const watching = (async () => {
-    for await (const s of messages.status()) {
-      if (s.type === "stream_not_found" && failure === undefined) {
-        failure = new ErrStreamNotFound(`stream "${stream}" was deleted during the replay`);
-        messages.stop();
-      }
-    }
-  })().catch(() => {});
-  return {
-    async error() {
-      await Promise.race([watching, Promise.resolve()]);
-      return failure;
-    },
-  };
 }
 
 /** Why the pull ended before the range did. */

@@ -8,6 +8,7 @@ import {
   RetentionPolicy,
 } from "@nats-io/jetstream";
 import { type Connection, type ServerVersion, versionAtLeast } from "../conn/index.js";
+import { requireConnection } from "../conn/require.js";
 import { isDurableRunning } from "../consumer/index.js";
 import {
   causeText,
@@ -52,6 +53,7 @@ export async function resetDurable(
   durable: string,
   options: ResetOptions,
 ): Promise<ResetResult> {
+  requireConnection(conn, "resetDurable conn");
   requireName("resetDurable stream", stream);
   requireName("resetDurable durable", durable);
   const position = targetOf(options);
@@ -64,6 +66,7 @@ export async function resetDurable(
   const consumer = await consumerInfo(jsm, stream, durable);
   const time = resolveTime(position);
   const seq = await seqOf(jsm, stream, position, time, info.state);
+  requireWithinStream(stream, seq, info.state.last_seq);
   refuseRunning(stream, durable); // again: a route may have started during the awaits
   const server = conn.serverVersion();
   if (
@@ -92,17 +95,29 @@ function targetOf(options: ResetOptions): StreamPosition {
   if (typeof options !== "object" || options === null) {
     throw new ErrInvalidOption(invalidValueMessage("resetDurable options", options, "{ to }"));
   }
-  const p = parseStartAt(options.to, "resetDurable to");
+  const expected =
+    '"all", a stream sequence (integer >= 1), a Date, an ISO 8601 time or a duration back ("2h")';
+  const p = parseStartAt(options.to, "resetDurable to", undefined, new Date(), expected);
   if (p.kind === "new" || p.kind === "last-per-subject") {
-    throw new ErrInvalidOption(
-      invalidValueMessage(
-        "resetDurable to",
-        options.to,
-        '"all", a stream sequence, a time or a duration back',
-      ),
-    );
+    throw new ErrInvalidOption(invalidValueMessage("resetDurable to", options.to, expected));
   }
   return p;
+}
+
+/**
+ * A start past the stream's end would have the durable skip every message stored until then
+ * (2.14+ moves it there; a re-created one on 2.9/2.10 delivers them anyway): refused alike on
+ * every server. `last + 1` (only messages stored from now on) is allowed.
+ */
+function requireWithinStream(stream: string, seq: number, last: number): void {
+  if (seq <= last + 1) return;
+  throw new ErrInvalidOption(
+    invalidValueMessage(
+      "resetDurable to",
+      seq,
+      `a sequence up to ${last + 1} (stream "${stream}" ends at ${last}; ${last + 1} delivers only messages stored from now on)`,
+    ),
+  );
 }
 
 function refuseRunning(stream: string, durable: string): void {

@@ -34,7 +34,7 @@ export interface ReplayOptions {
    * once at the end (`done: true`). A throw is caught and logged.
    */
   readonly onProgress?: (progress: ReplayProgress) => void;
-  /** @default 250 (ms; 0 reports after every message) */
+  /** How often `onProgress` is called while the replay reads, ms (a timer, never per message; 0 = as often as the event loop allows). @default 250 */
   readonly progressIntervalMs?: number;
   /** Middleware around the route's own, outermost first (as the broker's would be). @default none */
   readonly middleware?: readonly Middleware[];

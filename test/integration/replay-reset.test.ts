@@ -163,4 +163,22 @@ describe("resetDurable", { timeout: 30_000 }, async () => {
       code: ErrorCode.InvalidOption,
     });
   });
+
+  it("refuses a sequence past the stream's end, the same on every server, naming the end", async () => {
+    const { stream } = await consumed();
+    const err = await resetDurable(conn, stream, "svc", { to: 1000 }).catch((e: unknown) => e);
+    assert.equal((err as { code?: string }).code, ErrorCode.InvalidOption);
+    assert.match(
+      String((err as Error).message),
+      /ends at 10; 11 delivers only messages stored from now on/,
+    );
+    const ok = await resetDurable(conn, stream, "svc", { to: 11 });
+    assert.equal(ok.seq, 11);
+  });
+
+  it("rejects something that is not a Connection with ERR_CONNECTION_REQUIRED", async () => {
+    await assert.rejects(resetDurable({} as never, "S", "svc", { to: 1 }), {
+      code: ErrorCode.ConnectionRequired,
+    });
+  });
 });

@@ -284,4 +284,11 @@ describe("replay", { timeout: 30_000 }, async () => {
       code: ErrorCode.RetentionUnsupported,
     });
   });
+
+  it("rejects a route subject its stream does not store with ERR_INVALID_SUBJECT", async () => {
+    const stream = unique("RPLSUBJ");
+    await makeStream(conn, stream);
+    const r = route("typo", async () => {}, withStream(stream), withSubject("elsewhere.in"));
+    await assert.rejects(replay(conn, r, { from: "all" }), { code: ErrorCode.InvalidSubject });
+  });
 });

@@ -290,6 +290,11 @@ describe("withStartAt on an existing durable", () => {
     assert.match(warning ?? "", /jetroute durable reset S svc/);
   });
 
+  it("a durable with a conflict gets no start warning (it is re-created at the route's start, or the route fails)", () => {
+    const current = { ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All };
+    assert.deepEqual(warningsFor(current, started(5)), []);
+  });
+
   it("a new durable starts where the route says", () => {
     assert.equal(desiredConsumerConfig(started("new"), V2_15).deliver_policy, DeliverPolicy.New);
   });
