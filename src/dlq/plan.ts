@@ -61,7 +61,8 @@ export async function planRedrive(
   const durable = letter.durable?.endsWith(REPLAY_DURABLE_SUFFIX)
     ? letter.durable.slice(0, -REPLAY_DURABLE_SUFFIX.length)
     : letter.durable;
-  if (!allConsumers && durable !== undefined && durable !== "") {
+  // With `to` the operator chose where it goes (a retry subject, another consumer): no target.
+  if (!allConsumers && to === undefined && durable !== undefined && durable !== "") {
     record[RedriveHeader.RedriveDurable] = [durable];
   }
   return { seq, subject, msgId: redriveMsgId(dlqStream, seq), headers: record, data, fromOriginal };

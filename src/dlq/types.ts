@@ -125,6 +125,7 @@ export interface RedriveOptions extends DeadLetterScanOptions {
    * Let every consumer of the subject run the redriven message. By default it carries
    * `Jetroute-Redrive-Durable: <the letter's durable>` and jetroute routes on other durables
    * ack it without running their handler (other consumers, not jetroute's, still get it).
+   * A redrive `to` another subject never carries it: whoever consumes that subject runs it.
    * @default false
    */
   readonly allConsumers?: boolean;

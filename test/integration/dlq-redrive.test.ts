@@ -80,6 +80,7 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.deepEqual(plan?.headers, {
       "X-Trace": ["t1"],
       [RedriveHeader.RedrivenFrom]: [`${s.dlqStream}:1`],
+      [RedriveHeader.RedriveDurable]: ["billing"],
     });
     assert.equal(new TextDecoder().decode(plan?.data), "billing-1");
     assert.equal(await messageCount(conn, s.stream), 2);
