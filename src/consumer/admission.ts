@@ -1,3 +1,4 @@
+import type { ConsumerInfo } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
@@ -6,7 +7,7 @@ import { HEADERS_ONLY_RETRY_MS, isHeadersOnly } from "./delivery.js";
 import type { HeldMessages } from "./held.js";
 import type { Inbound } from "./inbound.js";
 import type { ReplayGuard } from "./replay-guard.js";
-import { FloorProbe, rewindGuard } from "./rewind.js";
+import { ConsumerProbe, type DurableIdentity, rewindGuard } from "./rewind.js";
 import type { StatsCounter } from "./stats.js";
 
 /** What admitting deliveries needs from the engine. */
@@ -16,8 +17,10 @@ export interface AdmissionDeps {
   readonly held: HeldMessages;
   readonly stats: StatsCounter;
   readonly log: Logger;
-  /** The durable's ack floor as the server reports it now. */
-  readonly readFloor: () => Promise<number>;
+  /** The durable as the server reports it now. */
+  readonly readConsumer: () => Promise<ConsumerInfo>;
+  /** The durable as the engine last saw it. */
+  readonly identity: DurableIdentity;
   /** Gives held messages to free workers. */
   readonly dispatch: () => void;
 }
@@ -30,11 +33,11 @@ export interface AdmissionDeps {
  */
 export class Admission {
   readonly #d: AdmissionDeps;
-  readonly #floorProbe: FloorProbe;
+  readonly #probe: ConsumerProbe;
 
   constructor(deps: AdmissionDeps) {
     this.#d = deps;
-    this.#floorProbe = new FloorProbe(deps.readFloor);
+    this.#probe = new ConsumerProbe(deps.readConsumer);
   }
 
   admit(m: Inbound, msg: Msg): void {
@@ -49,11 +52,13 @@ export class Admission {
     }
   }
 
-  /** At or below the known ack floor: 2.9's step-back (ack it) or a rewound durable (run it). */
+  /** At or below the known ack floor: settled already (ack it), unless the durable was rewound. */
   async #belowFloor(m: Inbound, msg: Msg): Promise<void> {
-    const { guard, stats, log } = this.#d;
-    const floor = await this.#floorProbe.floor();
-    if (floor !== undefined) rewindGuard(guard, floor, log);
+    const { guard, stats, log, identity } = this.#d;
+    const info = await this.#probe.info();
+    if (info !== undefined && identity.observe(info, guard.floor)) {
+      rewindGuard(guard, info.ack_floor.stream_seq, log);
+    }
     if (guard.has(m.seq)) {
       stats.replaysSkipped++;
       m.ack();

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { JetStreamManager } from "@nats-io/jetstream";
+import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import type { RouteRunContext } from "../broker/types.js";
 import { ErrConnectionClosed } from "../errors/index.js";
@@ -20,6 +20,7 @@ import { type PullLimits, provisionConsumer } from "./provision.js";
 import { PullSession, pullSettingsFor } from "./pull.js";
 import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
 import type { ReplayGuard } from "./replay-guard.js";
+import { DurableIdentity, rewindGuard } from "./rewind.js";
 import { claimDurable } from "./running.js";
 import { beforeRun, decideSettlement } from "./settle.js";
 import { Settler } from "./settler.js";
@@ -55,6 +56,8 @@ export class JetStreamEngine {
   #onChange: (() => void) | undefined;
   readonly #supervisor: PullSupervisor;
   readonly #admission: Admission;
+  /** The durable as last seen, to tell a rewind (resetDurable) from an accidental re-creation. */
+  readonly #identity = new DurableIdentity();
 
   constructor(
     spec: JetStreamRouteSpec,
@@ -93,10 +96,11 @@ export class JetStreamEngine {
       held: this.#held,
       stats,
       log: this.#log,
-      readFloor: async () => {
+      readConsumer: async () => {
         const jsm = await ctx.conn.jetstreamManager();
-        return (await jsm.consumers.info(spec.stream, spec.durable)).ack_floor.stream_seq;
+        return jsm.consumers.info(spec.stream, spec.durable);
       },
+      identity: this.#identity,
       dispatch: () => this.#dispatch(),
     });
     this.#streamWatch = new StreamWatch(spec, {
@@ -151,6 +155,7 @@ export class JetStreamEngine {
       activity: () => this.#stats.received + this.#stats.acked + this.#stats.deadLettered,
       fell,
       audit: { ...this.#provisionContext(), stream: provisioned.stream },
+      identity: this.#identity,
       fail: (err) => this.#fail(err),
       log: this.#log,
     });
@@ -179,7 +184,18 @@ export class JetStreamEngine {
   /** What (re-)provisioning the durable needs. */
   #provisionContext() {
     const { logger, conn } = this.#ctx;
-    return { stats: this.#stats, logger, server: conn.serverVersion(), signal: this.#stop.signal };
+    return {
+      stats: this.#stats,
+      logger,
+      server: conn.serverVersion(),
+      signal: this.#stop.signal,
+      seen: (info: ConsumerInfo) => {
+        const floor = info.ack_floor.stream_seq;
+        if (this.#identity.observe(info, this.#guard.floor)) {
+          rewindGuard(this.#guard, floor, this.#log);
+        }
+      },
+    };
   }
 
   /** One pull session: ends at shutdown, on a fatal error, or when the consumer is lost. */

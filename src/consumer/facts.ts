@@ -11,6 +11,11 @@ export const FILTER_SUBJECTS_SINCE: ServerVersion = [2, 10, 0];
 export const ConsumerMetadata = {
   Route: "jetroute.route",
   Version: "jetroute.version",
+  /**
+   * Set by resetDurable when it re-creates a durable (2.10+; an ISO time): tells a running
+   * route that the durable was rewound on purpose, not re-created by accident.
+   */
+  Reset: "jetroute.reset",
 } as const;
 
 /**

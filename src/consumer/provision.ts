@@ -43,6 +43,8 @@ export interface Provisioned {
   readonly result: ProvisionResult;
   /** Every stream sequence `<= ackFloor` is acknowledged; 0 when nothing is. */
   readonly ackFloor: number;
+  /** The durable as provisioning left it. */
+  readonly info: ConsumerInfo;
   readonly limits: PullLimits;
   /** The stream as provisioning read it (for the audits while the route runs). */
   readonly stream: StreamFacts;
@@ -67,6 +69,8 @@ export interface ProvisionContext {
    * start), or two instances of different versions would re-create the durable in turn.
    */
   readonly deliver?: DeliverFrom;
+  /** Told the durable as provisioning left it (the engine keeps it to recognise a rewind). */
+  readonly seen?: (info: ConsumerInfo) => void;
 }
 
 /** A create lost to another instance creating the same durable is retried this often. */
@@ -100,7 +104,10 @@ export async function provisionConsumer(
         info === undefined
           ? await create(jsm, spec, ctx, stream, ctx.deliver ?? "start", lastTry)
           : await reconcile(jsm, spec, info, { ...ctx, stream, lastTry });
-      if (done !== undefined) return done;
+      if (done !== undefined) {
+        ctx.seen?.(done.info);
+        return done;
+      }
     }
   } catch (cause) {
     throw provisionError(spec, cause);
@@ -154,7 +161,7 @@ export async function create(
     result === "created" ? "consumer created" : "consumer re-created",
   );
   const ackFloor = created.ack_floor.stream_seq;
-  return { result, ackFloor, limits: pullLimits(created.config), stream };
+  return { result, ackFloor, info: created, limits: pullLimits(created.config), stream };
 }
 
 /** Several subjects on one durable are `filter_subjects`, which nats-server 2.9 does not have. */

@@ -31,7 +31,13 @@ export async function reconcile(
   if (conflict !== undefined) return recreateOrFail(jsm, spec, [conflict, ...more], ctx);
   const ackFloor = info.ack_floor.stream_seq;
   if (check.changes.length === 0) {
-    return { result: "unchanged", ackFloor, limits: pullLimits(info.config), stream: ctx.stream };
+    return {
+      result: "unchanged",
+      ackFloor,
+      info,
+      limits: pullLimits(info.config),
+      stream: ctx.stream,
+    };
   }
   let updated: ConsumerInfo;
   try {
@@ -48,7 +54,13 @@ export async function reconcile(
     },
     "consumer updated",
   );
-  return { result: "updated", ackFloor, limits: pullLimits(updated.config), stream: ctx.stream };
+  return {
+    result: "updated",
+    ackFloor,
+    info: updated,
+    limits: pullLimits(updated.config),
+    stream: ctx.stream,
+  };
 }
 
 /**

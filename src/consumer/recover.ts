@@ -9,7 +9,7 @@ import { type AuditContext, auditConsumer } from "./audit.js";
 import { type PullLimits, provisionConsumer } from "./provision.js";
 import type { RecoveryPlan } from "./recovery.js";
 import type { ReplayGuard } from "./replay-guard.js";
-import { rewindGuard } from "./rewind.js";
+import { type DurableIdentity, rewindGuard } from "./rewind.js";
 import type { StatsCounter } from "./stats.js";
 import { isConsumerNotFound, isStreamNotFound } from "./stream-checks.js";
 
@@ -131,6 +131,8 @@ export interface FloorRefresh {
   readonly fell: () => Promise<unknown>;
   /** Each read is also audited against the contract (audit.ts). */
   readonly audit: AuditContext;
+  /** The durable as last seen: a floor that went back is a rewind only when it says so. */
+  readonly identity: DurableIdentity;
   /** Fails the route (a conflict found by the audit). */
   readonly fail: (err: unknown) => void;
   readonly log: Logger;
@@ -167,8 +169,8 @@ export function startFloorRefresh(
         const floor = info.ack_floor.stream_seq;
         if (floor < guard.floor) {
           await fell();
-          rewindGuard(guard, floor, log);
         }
+        if (refresh.identity.observe(info, guard.floor)) rewindGuard(guard, floor, log);
         guard.raiseFloor(floor);
         const conflict = await auditConsumer(jsm, spec, info, refresh.audit);
         if (conflict !== undefined) refresh.fail(conflict);

@@ -9,7 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { type Connection, type ServerVersion, versionAtLeast } from "../conn/index.js";
 import { requireConnection } from "../conn/require.js";
-import { isDurableRunning } from "../consumer/index.js";
+import { ConsumerMetadata, FILTER_SUBJECTS_SINCE, isDurableRunning } from "../consumer/index.js";
 import {
   causeText,
   ErrConsumerConfigRejected,
@@ -81,7 +81,8 @@ export async function resetDurable(
       throw rejected(what, stream, cause);
     }
   }
-  const config = await recreate(jsm, stream, consumer.config, seq);
+  const mark = versionAtLeast(server, FILTER_SUBJECTS_SINCE);
+  const config = await recreate(jsm, stream, consumer.config, seq, mark);
   log.info({ seq }, "durable re-created at a new start");
   return Object.freeze({ method: "recreated", seq, time, config });
 }
@@ -161,13 +162,21 @@ async function seqOf(
  * The durable's config with a new start and nothing else changed. Metadata keys under
  * `_nats.` are the server's own (2.11+ stamps its versions there) and are left for it to set.
  */
-export function restartConfig(config: ConsumerConfig, seq: number): ConsumerConfig {
+export function restartConfig(
+  config: ConsumerConfig,
+  seq: number,
+  mark: boolean,
+  now: Date = new Date(),
+): ConsumerConfig {
   const next: ConsumerConfig = {
     ...config,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: seq,
   };
   delete next.opt_start_time;
+  // 2.10+: tells a route running on the durable in another process that this re-creation is a
+  // rewind, so it runs the messages after the new start again (src/consumer/rewind.ts).
+  if (mark) next.metadata = { ...next.metadata, [ConsumerMetadata.Reset]: now.toISOString() };
   return withoutServerMetadata(next);
 }
 
@@ -188,6 +197,7 @@ async function recreate(
   stream: string,
   old: ConsumerConfig,
   seq: number,
+  mark: boolean,
 ): Promise<ConsumerConfig> {
   const name = old.durable_name ?? old.name ?? "";
   const what = `resetDurable "${name}"`;
@@ -195,7 +205,7 @@ async function recreate(
     throw rejected(what, stream, cause);
   });
   try {
-    return (await jsm.consumers.add(stream, restartConfig(old, seq))).config;
+    return (await jsm.consumers.add(stream, restartConfig(old, seq, mark))).config;
   } catch (cause) {
     await jsm.consumers.add(stream, withoutServerMetadata(old)).catch(() => {});
     throw rejected(what, stream, cause);

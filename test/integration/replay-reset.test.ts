@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AckPolicy, type ConsumerConfig, DeliverPolicy } from "@nats-io/jetstream";
 import { versionAtLeast } from "../../src/conn/index.js";
+import { ConsumerMetadata } from "../../src/consumer/index.js";
 import { millisToNanos } from "../../src/duration/index.js";
 import { ErrorCode } from "../../src/errors/index.js";
 import { resetDurable } from "../../src/replay/index.js";
@@ -63,7 +64,10 @@ describe("resetDurable", { timeout: 30_000 }, async () => {
   /** A config without the fields a reset changes, nor the server's own metadata. */
   function kept(c: ConsumerConfig): Record<string, unknown> {
     const { deliver_policy, opt_start_seq, opt_start_time, metadata, ...rest } = c;
-    const own = Object.entries(metadata ?? {}).filter(([k]) => !k.startsWith("_nats."));
+    // The server's own keys, and the mark a re-creating reset adds (2.10+).
+    const own = Object.entries(metadata ?? {}).filter(
+      ([k]) => !k.startsWith("_nats.") && k !== ConsumerMetadata.Reset,
+    );
     return { ...rest, metadata: Object.fromEntries(own) };
   }
 

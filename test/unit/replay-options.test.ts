@@ -68,7 +68,7 @@ describe("resetDurable's re-created config", () => {
   } as unknown as ConsumerConfig;
 
   it("starts at the sequence and keeps every other field", () => {
-    const c = restartConfig(base, 7);
+    const c = restartConfig(base, 7, false);
     assert.equal(c.deliver_policy, DeliverPolicy.StartSequence);
     assert.equal(c.opt_start_seq, 7);
     assert.equal(c.opt_start_time, undefined);
@@ -77,6 +77,6 @@ describe("resetDurable's re-created config", () => {
   });
 
   it("leaves the server's own metadata keys for the server to set", () => {
-    assert.deepEqual(restartConfig(base, 1).metadata, { owner: "ops" });
+    assert.deepEqual(restartConfig(base, 1, false).metadata, { owner: "ops" });
   });
 });
