@@ -2,6 +2,7 @@ import type { Connection } from "../conn/types.js";
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { validateStreamName } from "../stream/index.js";
 import { resolveDeadLetterFilter } from "./filter.js";
+import { checkOptionKeys } from "./options.js";
 import { checkConn, dlqStreamInfo, isNoMessage, mapStreamError, scanDeadLetters } from "./read.js";
 import type { PurgeOptions, PurgeSummary } from "./types.js";
 
@@ -24,6 +25,7 @@ export async function purgeDeadLetters(
 ): Promise<PurgeSummary> {
   checkConn(conn);
   validateStreamName(dlqStream);
+  checkOptionKeys(options, "purgeDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
   const through = checkThroughSeq(options.throughSeq);
   const { signal } = options;

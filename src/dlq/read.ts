@@ -19,6 +19,7 @@ import {
 import { validateStreamName } from "../stream/index.js";
 import { decodeDeadLetter, type RawDeadLetter } from "./decode.js";
 import { type ResolvedFilter, resolveDeadLetterFilter } from "./filter.js";
+import { checkOptionKeys } from "./options.js";
 import type { DeadLetter, ListDeadLettersOptions } from "./types.js";
 
 /** Letters fetched per pull: large enough to stream fast, small enough to bound memory. */
@@ -46,6 +47,7 @@ export function iterateDeadLetters(
 ): AsyncIterable<DeadLetter> {
   checkConn(conn);
   validateStreamName(dlqStream);
+  checkOptionKeys(options, "iterateDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
   const limit = checkLimit(options.limit);
   return scanDeadLetters(conn, dlqStream, filter, limit, options.signal);
@@ -60,6 +62,7 @@ export async function listDeadLetters(
   dlqStream: string,
   options: ListDeadLettersOptions = {},
 ): Promise<DeadLetter[]> {
+  checkOptionKeys(options, "listDeadLetters");
   const out: DeadLetter[] = [];
   for await (const letter of iterateDeadLetters(conn, dlqStream, options)) out.push(letter);
   return out;

@@ -13,6 +13,7 @@ import type { Producer } from "../producer/types.js";
 import { validateStreamName } from "../stream/index.js";
 import { validatePublishSubject } from "../subject/index.js";
 import { resolveDeadLetterFilter } from "./filter.js";
+import { checkOptionKeys } from "./options.js";
 import { planRedrive } from "./plan.js";
 import { checkConn, checkLimit, isNoMessage, scanDeadLetters } from "./read.js";
 import type {
@@ -52,6 +53,7 @@ export async function redriveDeadLetters(
 ): Promise<RedriveSummary> {
   checkConn(conn);
   validateStreamName(dlqStream);
+  checkOptionKeys(options, "redriveDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
   const limit = checkLimit(options.limit);
   const { to, signal } = options;

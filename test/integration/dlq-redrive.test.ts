@@ -5,9 +5,11 @@ import { DeadLetterHeader } from "../../src/consumer/index.js";
 import {
   listDeadLetters,
   RedriveHeader,
+  type RedriveOptions,
   redriveDeadLetters,
   redriveMsgId,
 } from "../../src/dlq/index.js";
+import { ErrorCode } from "../../src/errors/index.js";
 import { withMaxMsgSize } from "../../src/stream/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 import { deadLetterSetup, messageCount } from "./dlq-support.js";
@@ -224,5 +226,27 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
       left.map((l) => l.route),
       ["billing"],
     );
+  });
+
+  it("a redrive with a misspelt option key is refused with ERR_INVALID_OPTION and redrives nothing", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "refund"]);
+    await s.publish("billing", 1);
+    await s.publish("refund", 1);
+    await s.deadLettered(2);
+    s.fix("billing");
+    s.fix("refund");
+    for (const typo of [
+      { filters: { route: "refund" } },
+      { filter: { route: "refund" }, dryrun: true },
+    ]) {
+      await assert.rejects(
+        redriveDeadLetters(conn, s.dlqStream, typo as RedriveOptions),
+        (err) =>
+          (err as { code?: string }).code === ErrorCode.InvalidOption &&
+          (err as Error).message.includes(`"${Object.keys(typo).at(-1)}"`),
+      );
+    }
+    assert.equal(await messageCount(conn, s.dlqStream), 2);
+    assert.equal(await messageCount(conn, s.stream), 2);
   });
 });
