@@ -161,7 +161,7 @@ export interface RedrivePlan {
   /** The dead letter's DLQ sequence. */
   readonly seq: number;
   readonly subject: string;
-  /** `Nats-Msg-Id`: `redrive:<dlqStream>:<seq>` (see `redriveMsgId`). */
+  /** `Nats-Msg-Id`: `redrive:<dlqStream>:<seq>:<subject>` (see `redriveMsgId`). */
   readonly msgId: string;
   /** Headers sent: the original's (no `Jetroute-*`, no `Nats-*`) plus `Jetroute-Redriven-From`. */
   readonly headers: Readonly<Record<string, readonly string[]>>;

@@ -41,7 +41,10 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.equal(handled?.data, "billing-1");
     assert.equal(handled?.headers["X-Trace"], "t1");
     assert.equal(handled?.headers[RedriveHeader.RedrivenFrom], `${s.dlqStream}:1`);
-    assert.equal(handled?.headers["Nats-Msg-Id"], redriveMsgId(s.dlqStream, 1));
+    assert.equal(
+      handled?.headers["Nats-Msg-Id"],
+      redriveMsgId(s.dlqStream, 1, s.subject("billing")),
+    );
     assert.equal(await messageCount(conn, s.dlqStream), 0);
   });
 
@@ -78,7 +81,7 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.equal(summary.planned?.length, 2);
     const [plan] = summary.planned ?? [];
     assert.equal(plan?.subject, s.subject("billing"));
-    assert.equal(plan?.msgId, redriveMsgId(s.dlqStream, 1));
+    assert.equal(plan?.msgId, `redrive:${s.dlqStream}:1:${s.subject("billing")}`);
     assert.deepEqual(plan?.headers, {
       "X-Trace": ["t1"],
       [RedriveHeader.RedrivenFrom]: [`${s.dlqStream}:1`],
@@ -247,6 +250,37 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
       );
     }
     assert.equal(await messageCount(conn, s.dlqStream), 2);
+    assert.equal(await messageCount(conn, s.stream), 2);
+  });
+
+  it("a letter redriven to a wrong subject with keep, then to its own subject, is processed there", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 1);
+    await s.deadLettered(1);
+    const wrong = await redriveDeadLetters(conn, s.dlqStream, {
+      to: s.subject("typo"),
+      keep: true,
+    });
+    assert.deepEqual([wrong.published, wrong.kept], [1, 1]);
+    s.fix("billing");
+    const right = await redriveDeadLetters(conn, s.dlqStream);
+    assert.deepEqual([right.published, right.duplicates, right.removed], [1, 0, 1]);
+    await until(() => s.handled("billing").length === 1);
+    // the original, the one sent to the wrong subject, the one sent to the right subject
+    assert.equal(await messageCount(conn, s.stream), 3);
+  });
+
+  it("re-running a redrive to the same target subject publishes once", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "audit"]);
+    await s.publish("billing", 1);
+    await s.deadLettered(1);
+    s.fix("audit");
+    const to = s.subject("audit");
+    const first = await redriveDeadLetters(conn, s.dlqStream, { to, keep: true });
+    const second = await redriveDeadLetters(conn, s.dlqStream, { to });
+    assert.deepEqual([first.published, first.kept], [1, 1]);
+    assert.deepEqual([second.published, second.duplicates, second.removed], [0, 1, 1]);
+    await until(() => s.handled("audit").length === 1);
     assert.equal(await messageCount(conn, s.stream), 2);
   });
 });

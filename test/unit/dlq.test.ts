@@ -171,8 +171,18 @@ describe("resolveDeadLetterFilter", () => {
 });
 
 describe("redriveMsgId", () => {
-  it("is derived from the DLQ stream and the letter's sequence", () => {
-    assert.equal(redriveMsgId("ORDERS_DLQ", 42), "redrive:ORDERS_DLQ:42");
+  it("is derived from the DLQ stream, the letter's sequence and the target subject", () => {
+    assert.equal(
+      redriveMsgId("ORDERS_DLQ", 42, "orders.created"),
+      "redrive:ORDERS_DLQ:42:orders.created",
+    );
+  });
+
+  it("differs when the same letter is sent to another subject", () => {
+    assert.notEqual(
+      redriveMsgId("ORDERS_DLQ", 42, "orders.typo"),
+      redriveMsgId("ORDERS_DLQ", 42, "orders.created"),
+    );
   });
 });
 
