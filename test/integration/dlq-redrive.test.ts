@@ -12,8 +12,8 @@ import {
 import { ErrorCode } from "../../src/errors/index.js";
 import { withMaxMsgSize } from "../../src/stream/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import { deadLetterSetup, messageCount } from "./dlq-support.js";
-import { until, useConnection } from "./engine-support.js";
+import { deadLetterSetup, deniedDeadLetterStream, messageCount } from "./dlq-support.js";
+import { makeStream, unique, until, useConnection } from "./engine-support.js";
 
 checkLeaksAfterAll();
 
@@ -282,5 +282,21 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.deepEqual([second.published, second.duplicates, second.removed], [0, 1, 1]);
     await until(() => s.handled("audit").length === 1);
     assert.equal(await messageCount(conn, s.stream), 2);
+  });
+
+  it("redriving from a DLQ stream that denies deletes publishes each letter and says why it stays: ERR_STREAM_OPERATION_REFUSED", async () => {
+    const target = await makeStream(conn, unique("ORDERS"));
+    const dlqStream = await deniedDeadLetterStream(conn, { deny_delete: true }, ["a", "b"], target);
+    const summary = await redriveDeadLetters(conn, dlqStream);
+    assert.deepEqual([summary.published, summary.removed], [2, 0]);
+    assert.deepEqual(
+      summary.failed.map((f) => [f.seq, f.kind, (f.cause as { code?: string }).code]),
+      [
+        [1, "remove", ErrorCode.StreamOperationRefused],
+        [2, "remove", ErrorCode.StreamOperationRefused],
+      ],
+    );
+    assert.ok(summary.failed.every((f) => f.reason.includes("deny_delete")));
+    assert.equal(await messageCount(conn, dlqStream), 2);
   });
 });

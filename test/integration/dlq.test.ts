@@ -11,10 +11,10 @@ import {
   purgeDeadLetters,
   redriveDeadLetters,
 } from "../../src/dlq/index.js";
-import { ErrorCode, isJetrouteError } from "../../src/errors/index.js";
+import { ErrorCode, ErrStreamOperationRefused, isJetrouteError } from "../../src/errors/index.js";
 import { ensureStream, withRetention, withSubjects } from "../../src/stream/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import { deadLetterSetup, messageCount } from "./dlq-support.js";
+import { deadLetterSetup, deniedDeadLetterStream, messageCount } from "./dlq-support.js";
 import { unique, useConnection } from "./engine-support.js";
 
 checkLeaksAfterAll();
@@ -272,5 +272,34 @@ describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async
         (err) => code(err) === ErrorCode.InvalidOption && /throughSeq/.test((err as Error).message),
       );
     }
+  });
+
+  it("purging a DLQ stream that denies purges is ERR_STREAM_OPERATION_REFUSED naming deny_purge; a filtered purge still works", async () => {
+    const dlqStream = await deniedDeadLetterStream(conn, { deny_purge: true }, ["a", "b"], "x");
+    await assert.rejects(
+      purgeDeadLetters(conn, dlqStream),
+      (err) =>
+        err instanceof ErrStreamOperationRefused &&
+        err.code === ErrorCode.StreamOperationRefused &&
+        err.setting === "deny_purge" &&
+        err.stream === dlqStream,
+    );
+    assert.equal(await messageCount(conn, dlqStream), 2);
+    // What the error advises: a filtered purge deletes the letters one at a time.
+    assert.deepEqual(await purgeDeadLetters(conn, dlqStream, { filter: { route: "a" } }), {
+      purged: 1,
+      interrupted: false,
+    });
+  });
+
+  it("a filtered purge of a DLQ stream that denies deletes is ERR_STREAM_OPERATION_REFUSED naming deny_delete", async () => {
+    const dlqStream = await deniedDeadLetterStream(conn, { deny_delete: true }, ["a", "b"], "x");
+    await assert.rejects(
+      purgeDeadLetters(conn, dlqStream, { filter: { route: "b" } }),
+      (err) =>
+        code(err) === ErrorCode.StreamOperationRefused &&
+        (err as InstanceType<typeof ErrStreamOperationRefused>).setting === "deny_delete",
+    );
+    assert.equal(await messageCount(conn, dlqStream), 2);
   });
 });
