@@ -151,6 +151,8 @@ describe("resolveDeadLetterFilter", () => {
       [{ before: "all" }, "filter.before"],
       [{ since: "1h", before: "2h" }, "filter.before"],
       [{ rout: "billing" } as DeadLetterFilter, "filter.rout"],
+      [{ route: undefined } as unknown as DeadLetterFilter, "filter.route is undefined"],
+      [{ since: undefined } as unknown as DeadLetterFilter, "filter.since is undefined"],
     ];
     for (const [filter, field] of cases) {
       assert.throws(
