@@ -130,7 +130,7 @@ async function operate(conn: Connection, log: Logger, signal: AbortSignal): Prom
     const targets = [...new Set(dry.planned?.map((p) => p.subject))].join(", ");
     console.log(`dry run: would redrive ${dry.planned?.length ?? 0} letters to ${targets}`);
 
-    // 3. Redrive: published with msg id redrive:<dlq>:<seq>, removed after the PubAck.
+    // 3. Redrive: published with msg id redrive:<dlq>:<seq>:<subject>, removed after the PubAck.
     const done = await redriveDeadLetters(conn, DLQ_STREAM, { filter: charges, signal });
     console.log(
       `redriven: ${done.published} published, ${done.duplicates} duplicates, ${done.removed} removed, ${done.failed.length} failed`,

@@ -14,13 +14,23 @@ export interface ResolvedFilter {
 }
 
 const FIELDS = new Set(["route", "durable", "subject", "reason", "since", "before"]);
+const EVERY: Readonly<Record<string, string>> = {
+  route: "every route",
+  durable: "every durable",
+  subject: "every original subject",
+  reason: "every reason",
+  since: "letters of any age",
+  before: "letters of any age",
+};
 const TIME_EXPECTED =
   'a Date, an ISO 8601 time ("2026-11-30T08:00:00Z") or a duration back from now ("90s", "15m", "2h", "7d")';
 
 /**
  * Validates `filter` once and resolves `since` / `before` durations against `now`. Throws
- * ErrInvalidOption naming the field (`filter.route`, `filter.since`, ...) for a bad value or an
- * unknown field, and ErrInvalidSubject for a bad `filter.subject`.
+ * ErrInvalidOption naming the field (`filter.route`, `filter.since`, ...) for a bad value, an
+ * unknown field or a field present with the value `undefined` (an unset variable must not widen
+ * a purge to every letter: leave the key out instead), and ErrInvalidSubject for a bad
+ * `filter.subject`.
  * @example resolveDeadLetterFilter({ route: "billing", since: "2h" }).matches(letter)
  */
 export function resolveDeadLetterFilter(
@@ -32,6 +42,14 @@ export function resolveDeadLetterFilter(
     throw new ErrInvalidOption(invalidValueMessage("filter", filter, "an object"));
   }
   for (const key of Object.keys(filter)) {
+    const value = (filter as Record<string, unknown>)[key];
+    if (FIELDS.has(key) && value === undefined) {
+      // `{ route: process.env.ROUTE }` with the variable unset must not become "every letter":
+      // for a purge or a redrive that is the most destructive reading of the caller's intent.
+      throw new ErrInvalidOption(
+        `filter.${key} is undefined; leave the key out to match ${EVERY[key] ?? "every letter"}`,
+      );
+    }
     if (!FIELDS.has(key)) {
       throw new ErrInvalidOption(
         invalidValueMessage(

@@ -5,12 +5,16 @@ import { originalHeaders } from "./decode.js";
 import type { DeadLetter, RedriveFailure, RedrivePlan } from "./types.js";
 
 /**
- * The `Nats-Msg-Id` a redrive publishes dead letter `seq` of `dlqStream` with:
- * `redrive:<dlqStream>:<seq>`. The same letter always gets the same id, so the target stream
- * stores it once however often it is redriven, within that stream's duplicate window.
+ * The `Nats-Msg-Id` a redrive publishes dead letter `seq` of `dlqStream` to `subject` with:
+ * `redrive:<dlqStream>:<seq>:<subject>`. The same letter sent to the same subject always gets
+ * the same id, so the target stream stores it once however often that redrive is re-run (within
+ * the stream's duplicate window); sent to another subject (`to`, after one to the wrong subject
+ * with `keep`) it is a new message, not a duplicate of the first. Subjects and stream names have
+ * no whitespace or control characters, so the id is a valid header value.
+ * @example redriveMsgId("ORDERS_DLQ", 42, "orders.created") // "redrive:ORDERS_DLQ:42:orders.created"
  */
-export function redriveMsgId(dlqStream: string, seq: number): string {
-  return `redrive:${dlqStream}:${seq}`;
+export function redriveMsgId(dlqStream: string, seq: number, subject: string): string {
+  return `redrive:${dlqStream}:${seq}:${subject}`;
 }
 
 /** What would be sent for `letter`, or why it cannot be. */
@@ -65,7 +69,14 @@ export async function planRedrive(
   if (!allConsumers && to === undefined && durable !== undefined && durable !== "") {
     record[RedriveHeader.RedriveDurable] = [durable];
   }
-  return { seq, subject, msgId: redriveMsgId(dlqStream, seq), headers: record, data, fromOriginal };
+  return {
+    seq,
+    subject,
+    msgId: redriveMsgId(dlqStream, seq, subject),
+    headers: record,
+    data,
+    fromOriginal,
+  };
 }
 
 /** The original of a letter stored without its payload, when its stream still has it. */

@@ -2,7 +2,15 @@ import type { Connection } from "../conn/types.js";
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { validateStreamName } from "../stream/index.js";
 import { resolveDeadLetterFilter } from "./filter.js";
-import { checkConn, dlqStreamInfo, isNoMessage, mapStreamError, scanDeadLetters } from "./read.js";
+import { checkOptionKeys } from "./options.js";
+import {
+  checkConn,
+  dlqStreamInfo,
+  isNoMessage,
+  mapStreamError,
+  refusedByStream,
+  scanDeadLetters,
+} from "./read.js";
 import type { PurgeOptions, PurgeSummary } from "./types.js";
 
 /**
@@ -13,7 +21,9 @@ import type { PurgeOptions, PurgeSummary } from "./types.js";
  * confirmation is the caller's job (the CLI asks unless `--yes`): `throughSeq` bounds the purge
  * to the letters that were counted for it (those at or below that sequence).
  * @throws ErrStreamNotFound when `dlqStream` does not exist; ErrInvalidOption / ErrInvalidSubject
- *   for a bad filter or `throughSeq`; the server's error when a deletion fails.
+ *   for a bad filter, `throughSeq` or an unknown option key; ErrStreamOperationRefused when the
+ *   stream has `deny_purge` (no filter) or `deny_delete` (a filter) set; the server's error when
+ *   a deletion fails otherwise.
  * @example
  * const { purged } = await purgeDeadLetters(conn, "ORDERS_DLQ", { filter: { route: "billing" } });
  */
@@ -24,6 +34,7 @@ export async function purgeDeadLetters(
 ): Promise<PurgeSummary> {
   checkConn(conn);
   validateStreamName(dlqStream);
+  checkOptionKeys(options, "purgeDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
   const through = checkThroughSeq(options.throughSeq);
   const { signal } = options;
@@ -41,7 +52,10 @@ export async function purgeDeadLetters(
       const r = await jsm.streams.purge(dlqStream, { seq: last + 1 });
       return { purged: r.purged, interrupted: false };
     } catch (cause) {
-      throw mapStreamError(dlqStream, cause);
+      throw (
+        refusedByStream(dlqStream, cause, "purge its dead letters") ??
+        mapStreamError(dlqStream, cause)
+      );
     }
   }
   let purged = 0;
@@ -59,7 +73,11 @@ export async function purgeDeadLetters(
       await jsm.streams.deleteMessage(dlqStream, letter.seq, false);
       purged++;
     } catch (cause) {
-      if (!isNoMessage(cause)) throw mapStreamError(dlqStream, cause);
+      if (isNoMessage(cause)) continue;
+      throw (
+        refusedByStream(dlqStream, cause, `delete dead letter ${letter.seq}`) ??
+        mapStreamError(dlqStream, cause)
+      );
     }
   }
   return { purged, interrupted: false };

@@ -14,11 +14,13 @@ import {
   ErrDeadLetterNotFound,
   ErrInvalidOption,
   ErrStreamNotFound,
+  ErrStreamOperationRefused,
   invalidValueMessage,
 } from "../errors/index.js";
 import { validateStreamName } from "../stream/index.js";
 import { decodeDeadLetter, type RawDeadLetter } from "./decode.js";
 import { type ResolvedFilter, resolveDeadLetterFilter } from "./filter.js";
+import { checkOptionKeys } from "./options.js";
 import type { DeadLetter, ListDeadLettersOptions } from "./types.js";
 
 /** Letters fetched per pull: large enough to stream fast, small enough to bound memory. */
@@ -46,6 +48,7 @@ export function iterateDeadLetters(
 ): AsyncIterable<DeadLetter> {
   checkConn(conn);
   validateStreamName(dlqStream);
+  checkOptionKeys(options, "iterateDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
   const limit = checkLimit(options.limit);
   return scanDeadLetters(conn, dlqStream, filter, limit, options.signal);
@@ -60,6 +63,7 @@ export async function listDeadLetters(
   dlqStream: string,
   options: ListDeadLettersOptions = {},
 ): Promise<DeadLetter[]> {
+  checkOptionKeys(options, "listDeadLetters");
   const out: DeadLetter[] = [];
   for await (const letter of iterateDeadLetters(conn, dlqStream, options)) out.push(letter);
   return out;
@@ -229,6 +233,40 @@ export function checkLimit(limit: unknown): number {
     throw new ErrInvalidOption(invalidValueMessage("limit", limit, "an integer >= 0"));
   }
   return limit;
+}
+
+/**
+ * `cause` as ErrStreamOperationRefused when the server refused a delete (10057) or a purge (10110)
+ * because of the stream's `deny_delete` / `deny_purge` ("message delete not permitted", "stream
+ * purge not permitted" on 2.9.10 and 2.15.1); undefined for any other error.
+ */
+export function refusedByStream(
+  dlqStream: string,
+  cause: unknown,
+  action: string,
+): ErrStreamOperationRefused | undefined {
+  if (!(cause instanceof JetStreamApiError) || !/not permitted/i.test(cause.message)) {
+    return undefined;
+  }
+  if (cause.code === 10057) {
+    return new ErrStreamOperationRefused(
+      dlqStream,
+      "deny_delete",
+      action,
+      "its letters leave it only by its limits (max_age, max_msgs, max_bytes) or by a purge without a filter (unless deny_purge is set too); or create the DLQ stream again without deny_delete",
+      { cause },
+    );
+  }
+  if (cause.code === 10110) {
+    return new ErrStreamOperationRefused(
+      dlqStream,
+      "deny_purge",
+      action,
+      "purge with a filter instead (it deletes the matching letters one at a time, unless deny_delete is set too), let its limits (max_age, max_msgs, max_bytes) drop old letters, or create the DLQ stream again without deny_purge",
+      { cause },
+    );
+  }
+  return undefined;
 }
 
 /**

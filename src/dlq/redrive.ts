@@ -13,8 +13,9 @@ import type { Producer } from "../producer/types.js";
 import { validateStreamName } from "../stream/index.js";
 import { validatePublishSubject } from "../subject/index.js";
 import { resolveDeadLetterFilter } from "./filter.js";
+import { checkOptionKeys } from "./options.js";
 import { planRedrive } from "./plan.js";
-import { checkConn, checkLimit, isNoMessage, scanDeadLetters } from "./read.js";
+import { checkConn, checkLimit, isNoMessage, refusedByStream, scanDeadLetters } from "./read.js";
 import type {
   RedriveEvent,
   RedriveFailure,
@@ -52,6 +53,7 @@ export async function redriveDeadLetters(
 ): Promise<RedriveSummary> {
   checkConn(conn);
   validateStreamName(dlqStream);
+  checkOptionKeys(options, "redriveDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
   const limit = checkLimit(options.limit);
   const { to, signal } = options;
@@ -196,6 +198,16 @@ async function remove(
   } catch (cause) {
     // Already gone (a concurrent purge or redrive): what we wanted.
     if (isNoMessage(cause)) return undefined;
+    const refused = refusedByStream(dlqStream, cause, `delete dead letter ${plan.seq}`);
+    if (refused !== undefined) {
+      // A re-run cannot remove it either: say so instead of promising it will.
+      return {
+        seq: plan.seq,
+        kind: "remove",
+        reason: `dead letter ${plan.seq} was published to "${plan.subject}" but stays in "${dlqStream}": the stream has deny_delete set, so no letter can be removed from it (redrive with keep to say so; a re-run within the target stream's duplicate window does not publish it again)`,
+        cause: refused,
+      };
+    }
     return {
       seq: plan.seq,
       kind: "remove",

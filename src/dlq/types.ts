@@ -56,8 +56,9 @@ export interface DeadLetter {
 
 /**
  * Which dead letters an operation applies to. Every field is optional and they combine with AND;
- * an empty filter matches every letter. Validated once when the operation starts: a bad value
- * throws ErrInvalidOption (ErrInvalidSubject for `subject`) naming the field.
+ * an empty filter matches every letter. Validated once when the operation starts: a bad value,
+ * an unknown field or a field set to `undefined` (`{ route: process.env.UNSET }`: leave the key
+ * out to match every route) throws ErrInvalidOption (ErrInvalidSubject for `subject`) naming it.
  */
 export interface DeadLetterFilter {
   /** `Jetroute-Route` equals this. */
@@ -81,7 +82,10 @@ export interface DeadLetterFilter {
   readonly before?: Date | string;
 }
 
-/** Options shared by every operation. */
+/**
+ * Options shared by every operation. A key an operation does not know (`filters`, `Filter`)
+ * throws ErrInvalidOption naming it: it is never ignored.
+ */
 export interface DeadLetterScanOptions {
   /** Which letters. @default every letter */
   readonly filter?: DeadLetterFilter;
@@ -157,7 +161,7 @@ export interface RedrivePlan {
   /** The dead letter's DLQ sequence. */
   readonly seq: number;
   readonly subject: string;
-  /** `Nats-Msg-Id`: `redrive:<dlqStream>:<seq>` (see `redriveMsgId`). */
+  /** `Nats-Msg-Id`: `redrive:<dlqStream>:<seq>:<subject>` (see `redriveMsgId`). */
   readonly msgId: string;
   /** Headers sent: the original's (no `Jetroute-*`, no `Nats-*`) plus `Jetroute-Redriven-From`. */
   readonly headers: Readonly<Record<string, readonly string[]>>;

@@ -55,6 +55,7 @@ export const ErrorCode = {
   RetentionUnsupported: "ERR_RETENTION_UNSUPPORTED",
   // dlq
   DeadLetterNotFound: "ERR_DEAD_LETTER_NOT_FOUND",
+  StreamOperationRefused: "ERR_STREAM_OPERATION_REFUSED",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

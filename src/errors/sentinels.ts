@@ -240,3 +240,38 @@ export class ErrStreamRecreated extends JetrouteError<typeof ErrorCode.StreamRec
     this.created = created;
   }
 }
+
+/** A stream setting that makes the server refuse an operation on every message of the stream. */
+export type StreamDenySetting = "deny_delete" | "deny_purge";
+
+/**
+ * The server refused to delete or purge messages of `stream` because of its configuration:
+ * `deny_delete` refuses deleting single messages, `deny_purge` purging. Neither can be turned off
+ * on an existing stream; the message says what to do instead. Thrown by `purgeDeadLetters`;
+ * `redriveDeadLetters` reports it per letter, as the `cause` of a `remove` failure.
+ */
+export class ErrStreamOperationRefused extends JetrouteError<
+  typeof ErrorCode.StreamOperationRefused
+> {
+  readonly stream: string;
+  readonly setting: StreamDenySetting;
+  /**
+   * @param action what was refused, as a verb phrase: `delete dead letter 5`
+   * @param fix what to do instead, one or two sentences
+   */
+  constructor(
+    stream: string,
+    setting: StreamDenySetting,
+    action: string,
+    fix: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      ErrorCode.StreamOperationRefused,
+      `stream "${stream}" refused to ${action}: it has ${setting} set, which cannot be turned off on an existing stream; ${fix}`,
+      options,
+    );
+    this.stream = stream;
+    this.setting = setting;
+  }
+}

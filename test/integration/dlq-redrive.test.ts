@@ -5,13 +5,15 @@ import { DeadLetterHeader } from "../../src/consumer/index.js";
 import {
   listDeadLetters,
   RedriveHeader,
+  type RedriveOptions,
   redriveDeadLetters,
   redriveMsgId,
 } from "../../src/dlq/index.js";
+import { ErrorCode } from "../../src/errors/index.js";
 import { withMaxMsgSize } from "../../src/stream/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import { deadLetterSetup, messageCount } from "./dlq-support.js";
-import { until, useConnection } from "./engine-support.js";
+import { deadLetterSetup, deniedDeadLetterStream, messageCount } from "./dlq-support.js";
+import { makeStream, unique, until, useConnection } from "./engine-support.js";
 
 checkLeaksAfterAll();
 
@@ -39,7 +41,10 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.equal(handled?.data, "billing-1");
     assert.equal(handled?.headers["X-Trace"], "t1");
     assert.equal(handled?.headers[RedriveHeader.RedrivenFrom], `${s.dlqStream}:1`);
-    assert.equal(handled?.headers["Nats-Msg-Id"], redriveMsgId(s.dlqStream, 1));
+    assert.equal(
+      handled?.headers["Nats-Msg-Id"],
+      redriveMsgId(s.dlqStream, 1, s.subject("billing")),
+    );
     assert.equal(await messageCount(conn, s.dlqStream), 0);
   });
 
@@ -76,7 +81,7 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
     assert.equal(summary.planned?.length, 2);
     const [plan] = summary.planned ?? [];
     assert.equal(plan?.subject, s.subject("billing"));
-    assert.equal(plan?.msgId, redriveMsgId(s.dlqStream, 1));
+    assert.equal(plan?.msgId, `redrive:${s.dlqStream}:1:${s.subject("billing")}`);
     assert.deepEqual(plan?.headers, {
       "X-Trace": ["t1"],
       [RedriveHeader.RedrivenFrom]: [`${s.dlqStream}:1`],
@@ -224,5 +229,74 @@ describe("Dead-letter operations: redrive", { timeout: 60_000 }, async () => {
       left.map((l) => l.route),
       ["billing"],
     );
+  });
+
+  it("a redrive with a misspelt option key is refused with ERR_INVALID_OPTION and redrives nothing", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "refund"]);
+    await s.publish("billing", 1);
+    await s.publish("refund", 1);
+    await s.deadLettered(2);
+    s.fix("billing");
+    s.fix("refund");
+    for (const typo of [
+      { filters: { route: "refund" } },
+      { filter: { route: "refund" }, dryrun: true },
+    ]) {
+      await assert.rejects(
+        redriveDeadLetters(conn, s.dlqStream, typo as RedriveOptions),
+        (err) =>
+          (err as { code?: string }).code === ErrorCode.InvalidOption &&
+          (err as Error).message.includes(`"${Object.keys(typo).at(-1)}"`),
+      );
+    }
+    assert.equal(await messageCount(conn, s.dlqStream), 2);
+    assert.equal(await messageCount(conn, s.stream), 2);
+  });
+
+  it("a letter redriven to a wrong subject with keep, then to its own subject, is processed there", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 1);
+    await s.deadLettered(1);
+    const wrong = await redriveDeadLetters(conn, s.dlqStream, {
+      to: s.subject("typo"),
+      keep: true,
+    });
+    assert.deepEqual([wrong.published, wrong.kept], [1, 1]);
+    s.fix("billing");
+    const right = await redriveDeadLetters(conn, s.dlqStream);
+    assert.deepEqual([right.published, right.duplicates, right.removed], [1, 0, 1]);
+    await until(() => s.handled("billing").length === 1);
+    // the original, the one sent to the wrong subject, the one sent to the right subject
+    assert.equal(await messageCount(conn, s.stream), 3);
+  });
+
+  it("re-running a redrive to the same target subject publishes once", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "audit"]);
+    await s.publish("billing", 1);
+    await s.deadLettered(1);
+    s.fix("audit");
+    const to = s.subject("audit");
+    const first = await redriveDeadLetters(conn, s.dlqStream, { to, keep: true });
+    const second = await redriveDeadLetters(conn, s.dlqStream, { to });
+    assert.deepEqual([first.published, first.kept], [1, 1]);
+    assert.deepEqual([second.published, second.duplicates, second.removed], [0, 1, 1]);
+    await until(() => s.handled("audit").length === 1);
+    assert.equal(await messageCount(conn, s.stream), 2);
+  });
+
+  it("redriving from a DLQ stream that denies deletes publishes each letter and says why it stays: ERR_STREAM_OPERATION_REFUSED", async () => {
+    const target = await makeStream(conn, unique("ORDERS"));
+    const dlqStream = await deniedDeadLetterStream(conn, { deny_delete: true }, ["a", "b"], target);
+    const summary = await redriveDeadLetters(conn, dlqStream);
+    assert.deepEqual([summary.published, summary.removed], [2, 0]);
+    assert.deepEqual(
+      summary.failed.map((f) => [f.seq, f.kind, (f.cause as { code?: string }).code]),
+      [
+        [1, "remove", ErrorCode.StreamOperationRefused],
+        [2, "remove", ErrorCode.StreamOperationRefused],
+      ],
+    );
+    assert.ok(summary.failed.every((f) => f.reason.includes("deny_delete")));
+    assert.equal(await messageCount(conn, dlqStream), 2);
   });
 });

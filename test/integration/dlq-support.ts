@@ -105,3 +105,27 @@ export async function messageCount(conn: Connection, stream: string): Promise<nu
   const jsm = await conn.jetstreamManager();
   return (await jsm.streams.info(stream)).state.messages;
 }
+
+/**
+ * A DLQ stream created with `deny_delete` and/or `deny_purge` (which `ensureStream` has no option
+ * for), holding one letter per route: `Jetroute-Route` and `Jetroute-Original-Subject` only, the
+ * original subject being `<originalPrefix>.<route>`. Returns the stream's name.
+ */
+export async function deniedDeadLetterStream(
+  conn: Connection,
+  deny: { readonly deny_delete?: boolean; readonly deny_purge?: boolean },
+  routes: readonly string[],
+  originalPrefix: string,
+): Promise<string> {
+  const dlqStream = unique("DLQ");
+  const subject = `${dlqStream.toLowerCase()}.dead`;
+  const jsm = await conn.jetstreamManager();
+  await jsm.streams.add({ name: dlqStream, subjects: [subject], ...deny });
+  for (const name of routes) {
+    const h = natsHeaders();
+    h.set("Jetroute-Route", name);
+    h.set("Jetroute-Original-Subject", `${originalPrefix}.${name}`);
+    await conn.jetstream.publish(subject, name, { headers: h });
+  }
+  return dlqStream;
+}

@@ -2,16 +2,19 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import {
+  type DeadLetterFilter,
   getDeadLetter,
   iterateDeadLetters,
+  type ListDeadLettersOptions,
   listDeadLetters,
+  type PurgeOptions,
   purgeDeadLetters,
   redriveDeadLetters,
 } from "../../src/dlq/index.js";
-import { ErrorCode, isJetrouteError } from "../../src/errors/index.js";
+import { ErrorCode, ErrStreamOperationRefused, isJetrouteError } from "../../src/errors/index.js";
 import { ensureStream, withRetention, withSubjects } from "../../src/stream/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
-import { deadLetterSetup, messageCount } from "./dlq-support.js";
+import { deadLetterSetup, deniedDeadLetterStream, messageCount } from "./dlq-support.js";
 import { unique, useConnection } from "./engine-support.js";
 
 checkLeaksAfterAll();
@@ -156,6 +159,47 @@ describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async
     );
   });
 
+  it("a misspelt option key is refused with ERR_INVALID_OPTION and purges or lists nothing", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "refund"]);
+    await s.publish("billing", 1);
+    await s.publish("refund", 2);
+    await s.deadLettered(3);
+    const namesKey = (key: string) => (err: unknown) =>
+      code(err) === ErrorCode.InvalidOption && (err as Error).message.includes(`"${key}"`);
+    const typo = { Filter: { route: "refund" } } as unknown as PurgeOptions;
+    await assert.rejects(purgeDeadLetters(conn, s.dlqStream, typo), namesKey("Filter"));
+    await assert.rejects(
+      purgeDeadLetters(conn, s.dlqStream, { filters: { route: "refund" } } as PurgeOptions),
+      namesKey("filters"),
+    );
+    const listTypo = { filter: { route: "refund" }, limt: 1 } as ListDeadLettersOptions;
+    await assert.rejects(listDeadLetters(conn, s.dlqStream, listTypo), namesKey("limt"));
+    assert.throws(() => iterateDeadLetters(conn, s.dlqStream, listTypo), namesKey("limt"));
+    // purge's own option is not a listing option
+    await assert.rejects(
+      listDeadLetters(conn, s.dlqStream, { throughSeq: 1 } as ListDeadLettersOptions),
+      namesKey("throughSeq"),
+    );
+    assert.equal(await messageCount(conn, s.dlqStream), 3);
+  });
+
+  it("a filter field set to undefined (an unset variable) is refused, never read as every letter", async () => {
+    const s = await deadLetterSetup(conn, ["billing", "refund"]);
+    await s.publish("billing", 1);
+    await s.publish("refund", 1);
+    await s.deadLettered(2);
+    const unset = process.env.JETROUTE_TEST_VARIABLE_THAT_IS_NOT_SET;
+    const filter = { route: unset } as DeadLetterFilter;
+    const isUndefinedField = (err: unknown) =>
+      code(err) === ErrorCode.InvalidOption && (err as Error).message.includes("filter.route");
+    await assert.rejects(purgeDeadLetters(conn, s.dlqStream, { filter }), isUndefinedField);
+    await assert.rejects(listDeadLetters(conn, s.dlqStream, { filter }), isUndefinedField);
+    assert.throws(() => iterateDeadLetters(conn, s.dlqStream, { filter }), isUndefinedField);
+    await assert.rejects(redriveDeadLetters(conn, s.dlqStream, { filter }), isUndefinedField);
+    assert.equal(await messageCount(conn, s.dlqStream), 2);
+    assert.equal(await messageCount(conn, s.stream), 2);
+  });
+
   it("purge by route leaves the other routes' dead letters", async () => {
     const s = await deadLetterSetup(conn, ["billing", "shipping"]);
     await s.publish("billing", 2);
@@ -228,5 +272,34 @@ describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async
         (err) => code(err) === ErrorCode.InvalidOption && /throughSeq/.test((err as Error).message),
       );
     }
+  });
+
+  it("purging a DLQ stream that denies purges is ERR_STREAM_OPERATION_REFUSED naming deny_purge; a filtered purge still works", async () => {
+    const dlqStream = await deniedDeadLetterStream(conn, { deny_purge: true }, ["a", "b"], "x");
+    await assert.rejects(
+      purgeDeadLetters(conn, dlqStream),
+      (err) =>
+        err instanceof ErrStreamOperationRefused &&
+        err.code === ErrorCode.StreamOperationRefused &&
+        err.setting === "deny_purge" &&
+        err.stream === dlqStream,
+    );
+    assert.equal(await messageCount(conn, dlqStream), 2);
+    // What the error advises: a filtered purge deletes the letters one at a time.
+    assert.deepEqual(await purgeDeadLetters(conn, dlqStream, { filter: { route: "a" } }), {
+      purged: 1,
+      interrupted: false,
+    });
+  });
+
+  it("a filtered purge of a DLQ stream that denies deletes is ERR_STREAM_OPERATION_REFUSED naming deny_delete", async () => {
+    const dlqStream = await deniedDeadLetterStream(conn, { deny_delete: true }, ["a", "b"], "x");
+    await assert.rejects(
+      purgeDeadLetters(conn, dlqStream, { filter: { route: "b" } }),
+      (err) =>
+        code(err) === ErrorCode.StreamOperationRefused &&
+        (err as InstanceType<typeof ErrStreamOperationRefused>).setting === "deny_delete",
+    );
+    assert.equal(await messageCount(conn, dlqStream), 2);
   });
 });

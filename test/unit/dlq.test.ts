@@ -151,6 +151,8 @@ describe("resolveDeadLetterFilter", () => {
       [{ before: "all" }, "filter.before"],
       [{ since: "1h", before: "2h" }, "filter.before"],
       [{ rout: "billing" } as DeadLetterFilter, "filter.rout"],
+      [{ route: undefined } as unknown as DeadLetterFilter, "filter.route is undefined"],
+      [{ since: undefined } as unknown as DeadLetterFilter, "filter.since is undefined"],
     ];
     for (const [filter, field] of cases) {
       assert.throws(
@@ -171,8 +173,18 @@ describe("resolveDeadLetterFilter", () => {
 });
 
 describe("redriveMsgId", () => {
-  it("is derived from the DLQ stream and the letter's sequence", () => {
-    assert.equal(redriveMsgId("ORDERS_DLQ", 42), "redrive:ORDERS_DLQ:42");
+  it("is derived from the DLQ stream, the letter's sequence and the target subject", () => {
+    assert.equal(
+      redriveMsgId("ORDERS_DLQ", 42, "orders.created"),
+      "redrive:ORDERS_DLQ:42:orders.created",
+    );
+  });
+
+  it("differs when the same letter is sent to another subject", () => {
+    assert.notEqual(
+      redriveMsgId("ORDERS_DLQ", 42, "orders.typo"),
+      redriveMsgId("ORDERS_DLQ", 42, "orders.created"),
+    );
   });
 });
 
