@@ -2,6 +2,7 @@ import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
 import { ErrInvalidOption, ErrOptionNotSupported, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
+import { checkKeys } from "../options/index.js";
 import { parseStartAt, type StreamPosition } from "../position/index.js";
 import { createProducer } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
@@ -31,6 +32,19 @@ export interface ReplayPlan {
   readonly concurrency: number;
 }
 
+/** Every option replay takes: a key added to ReplayOptions fails to compile until listed. */
+const REPLAY_KEYS: Record<keyof ReplayOptions, true> = {
+  from: true,
+  to: true,
+  signal: true,
+  onProgress: true,
+  progressIntervalMs: true,
+  middleware: true,
+  logger: true,
+  producer: true,
+  concurrency: true,
+};
+
 const DEFAULT_PROGRESS_INTERVAL_MS = 250;
 const MAX_CONCURRENCY = 10_000;
 
@@ -49,6 +63,7 @@ export function replayPlan(conn: Connection, r: Route, options: ReplayOptions): 
   if (typeof options !== "object" || options === null) {
     throw new ErrInvalidOption(invalidValueMessage("replay options", options, "an object"));
   }
+  checkKeys(options, Object.keys(REPLAY_KEYS), "replay");
   const o = options;
   return {
     spec,

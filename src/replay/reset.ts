@@ -19,6 +19,7 @@ import {
   invalidValueMessage,
 } from "../errors/index.js";
 import { silentLogger } from "../logger/index.js";
+import { checkKeys } from "../options/index.js";
 import { parseStartAt, resolveTime, type StreamPosition } from "../position/index.js";
 import { firstSeqAtOrAfter, requireRetention, streamInfo } from "./stream.js";
 import type { ResetOptions, ResetResult } from "./types.js";
@@ -92,10 +93,14 @@ function requireName(option: string, value: unknown): void {
   throw new ErrInvalidOption(invalidValueMessage(option, value, "a stream or consumer name"));
 }
 
+/** Every option resetDurable takes: a key added to ResetOptions fails to compile until listed. */
+const RESET_KEYS: Record<keyof ResetOptions, true> = { to: true, logger: true };
+
 function targetOf(options: ResetOptions): StreamPosition {
   if (typeof options !== "object" || options === null) {
     throw new ErrInvalidOption(invalidValueMessage("resetDurable options", options, "{ to }"));
   }
+  checkKeys(options, Object.keys(RESET_KEYS), "resetDurable");
   const expected =
     '"all", a stream sequence (integer >= 1), a Date, an ISO 8601 time or a duration back ("2h")';
   const p = parseStartAt(options.to, "resetDurable to", undefined, new Date(), expected);

@@ -185,4 +185,10 @@ describe("resetDurable", { timeout: 30_000 }, async () => {
       code: ErrorCode.ConnectionRequired,
     });
   });
+
+  it("refuses a misspelt option with ERR_INVALID_OPTION before touching the durable", async () => {
+    await assert.rejects(resetDurable(conn, "S", "svc", { to: 1, loger: 1 } as never), {
+      code: ErrorCode.InvalidOption,
+    });
+  });
 });

@@ -9,8 +9,13 @@ import { restartConfig } from "../../src/replay/reset.js";
 import type { ReplayOptions } from "../../src/replay/types.js";
 import { route, withFanOut, withStream, withSubject } from "../../src/router/index.js";
 
-// No connection is used when a producer is given: validation is pure.
-const conn = {} as Connection;
+// No connection is used when a producer is given: validation is pure (it only has the shape).
+const conn = {
+  nats: {},
+  jetstream: {},
+  jetstreamManager: async () => ({}),
+  serverVersion: () => [2, 15, 1],
+} as unknown as Connection;
 const producer = {} as Producer;
 const r = route("r", async () => {}, withStream("S"), withSubject("s.in"));
 const plan = (o: Partial<ReplayOptions>) =>
@@ -78,5 +83,14 @@ describe("resetDurable's re-created config", () => {
 
   it("leaves the server's own metadata keys for the server to set", () => {
     assert.deepEqual(restartConfig(base, 1, false).metadata, { owner: "ops" });
+  });
+
+  it("refuses a misspelt option naming it, before anything is read", () => {
+    assert.throws(
+      () => plan({ concurrenc: 2 } as never),
+      (err: { code?: string; message?: string }) =>
+        err.code === ErrorCode.InvalidOption &&
+        /replay has no option "concurrenc"/.test(err.message ?? ""),
+    );
   });
 });
