@@ -98,7 +98,11 @@ export async function startCluster(options: TestClusterOptions = {}): Promise<Te
     },
   };
   try {
-    await agreedLeader(nodes, size, readyTimeoutMs, true);
+    await agreedLeader(nodes, size, readyTimeoutMs, true, async (missing) => {
+      // Seen on 2.10.27: the meta group forms with two peers and the third never joins (every
+      // node reports cluster_size 2). A restart of the left-out node lets it join.
+      await Promise.all(missing.map((name) => nodeAt(nodes, names.indexOf(name)).restart()));
+    });
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -123,21 +127,29 @@ function nodeAt(nodes: readonly TestServer[], i: number): TestServer {
 
 interface Jsz {
   server_name?: string;
-  meta_cluster?: { leader?: string; cluster_size?: number };
+  meta_cluster?: {
+    leader?: string;
+    cluster_size?: number;
+    /** On the leader: the other peers of the meta group. */
+    replicas?: { name?: string }[];
+  };
 }
 
 /**
  * Polls `/jsz` on every node until the reachable ones name the same meta leader. With
  * `allNodes`, every node must answer and report the full cluster size (startup); otherwise a
- * killed node is skipped (after a crash).
+ * killed node is skipped (after a crash). When, half-way, the nodes agree on a leader whose
+ * meta group leaves some out, `repair` is called once with their names.
  */
 async function agreedLeader(
   nodes: readonly TestServer[],
   size: number,
   timeoutMs: number,
   allNodes: boolean,
+  repair?: (missing: string[]) => Promise<void>,
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
+  let repairAt = repair === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs / 2;
   let last: (Jsz | undefined)[] = [];
   while (Date.now() < deadline) {
     last = await Promise.all(nodes.map((n) => getJson<Jsz>(n.httpPort, "/jsz")));
@@ -149,6 +161,11 @@ async function agreedLeader(
         answered.every((j) => j.meta_cluster?.cluster_size === size)
       : answered.length > 0;
     if (complete && leaders.size === 1 && leader) return leader;
+    if (Date.now() >= repairAt && leaders.size === 1 && leader && repair !== undefined) {
+      repairAt = Number.POSITIVE_INFINITY;
+      const missing = leftOut(answered, leader);
+      if (missing.length > 0) await repair(missing);
+    }
     await sleep(100);
   }
   throw new ErrNatsServerStart(
@@ -203,4 +220,14 @@ async function freePorts(n: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
+}
+
+/** The nodes the leader's meta group does not list (neither the leader nor a replica). */
+function leftOut(answered: readonly Jsz[], leader: string): string[] {
+  const view = answered.find((j) => j.server_name === leader)?.meta_cluster;
+  if (view?.replicas === undefined) return [];
+  const inGroup = new Set([leader, ...view.replicas.map((r) => r.name ?? "")]);
+  return answered
+    .map((j) => j.server_name ?? "")
+    .filter((name) => name !== "" && !inGroup.has(name));
 }
