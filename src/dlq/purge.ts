@@ -36,7 +36,7 @@ export async function purgeDeadLetters(
   validateStreamName(dlqStream);
   checkOptionKeys(options, "purgeDeadLetters");
   const filter = resolveDeadLetterFilter(options.filter);
-  const through = checkThroughSeq(options.throughSeq);
+  const through = checkThroughSeq(options);
   const { signal } = options;
   if (signal?.aborted) return { purged: 0, interrupted: true };
   const jsm = await conn.jetstreamManager();
@@ -83,8 +83,20 @@ export async function purgeDeadLetters(
   return { purged, interrupted: false };
 }
 
-function checkThroughSeq(value: unknown): number {
-  if (value === undefined) return Number.POSITIVE_INFINITY;
+/**
+ * The bound, or no bound when the key is left out. Present but `undefined` (a failed lookup
+ * passed on) is refused like an undefined filter field: it must not widen a purge to everything.
+ */
+function checkThroughSeq(options: { readonly throughSeq?: number }): number {
+  const value: unknown = options.throughSeq;
+  if (value === undefined && !Object.hasOwn(options, "throughSeq")) {
+    return Number.POSITIVE_INFINITY;
+  }
+  if (value === undefined) {
+    throw new ErrInvalidOption(
+      "purgeDeadLetters throughSeq is undefined; leave the key out to purge up to the last letter",
+    );
+  }
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
     throw new ErrInvalidOption(
       invalidValueMessage("purgeDeadLetters throughSeq", value, "an integer >= 1"),

@@ -251,6 +251,17 @@ describe("Dead-letter operations: list, show, purge", { timeout: 60_000 }, async
     );
   });
 
+  it("a throughSeq set to undefined (a failed lookup) is refused and purges nothing", async () => {
+    const s = await deadLetterSetup(conn);
+    await s.publish("billing", 2);
+    await s.deadLettered(2);
+    const unset: number | undefined = undefined;
+    await assert.rejects(purgeDeadLetters(conn, s.dlqStream, { throughSeq: unset } as never), {
+      code: ErrorCode.InvalidOption,
+    });
+    assert.equal((await listDeadLetters(conn, s.dlqStream)).length, 2);
+  });
+
   it("a filtered purge with throughSeq keeps matching dead letters stored after it", async () => {
     const s = await deadLetterSetup(conn);
     await s.publish("billing", 3);
