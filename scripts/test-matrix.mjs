@@ -19,9 +19,13 @@ const GROUPS = ["unit", "integration", "chaos"];
 const CURRENT = process.versions.node.split(".")[0] ?? "";
 
 // What .ci/run adds after `npm test` (which covers 2.15.1 on the current Node, every group).
+// Kept inside CI's 15-minute budget: chaos runs on the oldest server only (2.10.27's chaos legs
+// never differed from 2.9.10's and 2.15.1's), and Node 24 runs the unit tests (where Node's own
+// APIs are exercised); `npm run test:node-matrix` runs integration on every Node.
 const CI_PLAN = [
-  { servers: ["2.9.10", "2.10.27"], nodes: [CURRENT], suites: ["integration", "chaos"] },
-  { servers: ["2.15.1"], nodes: ["24"], suites: ["unit", "integration"] },
+  { servers: ["2.9.10"], nodes: [CURRENT], suites: ["integration", "chaos"] },
+  { servers: ["2.10.27"], nodes: [CURRENT], suites: ["integration"] },
+  { servers: ["2.15.1"], nodes: ["24"], suites: ["unit"] },
 ];
 
 const USAGE = `usage: node scripts/test-matrix.mjs [options]

@@ -11,6 +11,7 @@ import {
   type RouteHealth,
   RouteTracker,
 } from "../health/index.js";
+import { observerFor } from "../observe/index.js";
 import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js";
 import type { RouteSpec } from "../router/types.js";
 import { type BrokerOption, type BrokerSettings, resolveBrokerSettings } from "./options.js";
@@ -178,7 +179,7 @@ export class Broker {
   }
 
   async #runAll(runners: RouteRunner[], controller: AbortController): Promise<void> {
-    const { conn, logger, shutdownTimeoutMs, middleware, producer, healthIntervalMs } =
+    const { conn, logger, shutdownTimeoutMs, middleware, producer, healthIntervalMs, instruments } =
       this.#settings;
     let waiting = runners.length;
     let failure: ErrRouteFailed | undefined;
@@ -198,6 +199,7 @@ export class Broker {
           producer,
           middleware,
           healthIntervalMs,
+          observer: observerFor(instruments, runner.spec),
           recordError: (err) => tracker.error(err),
           onStarted: () => {
             if (started) return;

@@ -3,6 +3,7 @@ import type { Connection } from "../conn/types.js";
 import { type Duration, toTimerMillis } from "../duration/index.js";
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { type Logger, silentLogger } from "../logger/index.js";
+import type { Instrument } from "../observe/index.js";
 import { createProducer } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware } from "../router/types.js";
@@ -15,6 +16,8 @@ export interface BrokerDraft {
   middleware: unknown[];
   producer?: unknown;
   healthInterval?: unknown;
+  /** Observing capabilities (metrics, traces, service stats), added by their own options. */
+  instruments: Instrument[];
 }
 
 /** Configures a {@link Broker}: `new Broker(withConnection(conn), withShutdownTimeout("10s"))`. */
@@ -28,6 +31,7 @@ export interface BrokerSettings {
   readonly middleware: readonly Middleware[];
   readonly producer: Producer;
   readonly healthIntervalMs: number;
+  readonly instruments: readonly Instrument[];
 }
 
 /** The connection every route runs on (from `connect()`). Required: without it the constructor throws ErrConnectionRequired. */
@@ -84,7 +88,7 @@ const MIN_HEALTH_INTERVAL_MS = 100;
 
 /** Applies defaults, then options, then validates everything once. */
 export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerSettings {
-  const draft: BrokerDraft = { middleware: [] };
+  const draft: BrokerDraft = { middleware: [], instruments: [] };
   options.forEach((option, i) => {
     if (typeof option !== "function") {
       throw new ErrInvalidOption(
@@ -104,6 +108,7 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
     middleware: Object.freeze(checkMiddleware(draft.middleware)),
     producer: draft.producer === undefined ? createProducer(conn) : checkProducer(draft.producer),
     healthIntervalMs: checkHealthInterval(draft.healthInterval ?? DEFAULT_HEALTH_INTERVAL),
+    instruments: Object.freeze([...draft.instruments]),
   });
 }
 

@@ -3,6 +3,7 @@ import type { JetStreamRouteStats } from "../consumer/stats.js";
 import type { CoreRouteStats } from "../core/stats.js";
 import type { RouteProbe } from "../health/tracker.js";
 import type { Logger } from "../logger/index.js";
+import type { RouteObserver } from "../observe/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware, RouteSpec } from "../router/types.js";
 
@@ -24,6 +25,8 @@ export interface RouteRunContext {
   readonly recordError: (err: unknown) => void;
   /** How often a JetStream route reads its consumer's counts for `health()`, ms. */
   readonly healthIntervalMs: number;
+  /** Observes each handled message (metrics, traces, service stats); undefined when nothing does. */
+  readonly observer: RouteObserver | undefined;
 }
 
 /**

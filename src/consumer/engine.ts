@@ -5,6 +5,7 @@ import type { RouteRunContext } from "../broker/types.js";
 import { ErrConnectionClosed } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
+import type { MessageObservation } from "../observe/index.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
 import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
 import { Admission } from "./admission.js";
@@ -16,6 +17,7 @@ import { startKeepAlive } from "./keep-alive.js";
 import { startLagPoll } from "./lag.js";
 import { drainHandlers, type EngineState } from "./lifecycle.js";
 import { LazyChildLogger } from "./message-logger.js";
+import { observed, observeSettlement } from "./observed.js";
 import { type PullLimits, provisionConsumer } from "./provision.js";
 import { PullSession, pullSettingsFor } from "./pull.js";
 import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.js";
@@ -281,6 +283,9 @@ export class JetStreamEngine {
    */
   async #run(m: Inbound): Promise<void> {
     const log = new LazyChildLogger(this.#log, m.seq, m.deliveryCount);
+    // Metrics, traces: only when an instrument observes the route (no cost per message otherwise).
+    let obs: MessageObservation | undefined;
+    let failure: unknown;
     try {
       let s = beforeRun(this.#spec, m.deliveryCount);
       if (s === undefined) {
@@ -292,22 +297,35 @@ export class JetStreamEngine {
           producer: this.#ctx.producer,
         };
         const rt = this.#runtime;
+        obs = this.#ctx.observer?.begin(observed(m));
         let result: HandlerResult;
         try {
-          result = rt.returned(await rt.pipeline(msg, ctx), msg, ctx);
+          const returned =
+            obs === undefined
+              ? await rt.pipeline(msg, ctx)
+              : await obs.within(rt.pipeline, msg, ctx);
+          result = rt.returned(returned, msg, ctx);
         } catch (error) {
           result = rt.threw(error, msg, ctx);
         }
+        obs?.handled();
         this.#stats.handled++;
+        if (result.kind === "error") failure = result.error;
         s = decideSettlement(result, m.deliveryCount, this.#spec, log);
       }
-      if (m.phase === "settled") return; // abandoned at shutdown: the server redelivers it
+      if (m.phase === "settled") {
+        // Abandoned at shutdown: the server redelivers it.
+        obs?.settled("released");
+        return;
+      }
       // The DLQ round trip does not need the worker.
       if (s.kind === "dead-letter") this.#freed(m);
       const storing = this.#settler.apply(m, s, log);
-      if (storing !== undefined) await storing;
+      const terminated = storing === undefined ? true : await storing;
+      if (obs !== undefined) observeSettlement(obs, s, terminated, failure);
     } catch (err) {
       log.error({ err }, "could not settle; redelivered after ack wait");
+      obs?.settled("retried", { error: err });
     } finally {
       this.#finish(m);
     }

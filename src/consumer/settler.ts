@@ -34,8 +34,11 @@ export class Settler {
     this.#d = deps;
   }
 
-  /** Applies `s`; resolves once it is done (a dead letter waits for the DLQ's PubAck). */
-  apply(m: Inbound, s: Settlement, log: Logger): Promise<void> | undefined {
+  /**
+   * Applies `s`; a dead letter returns a promise that resolves once it is done (after the DLQ's
+   * PubAck): true when the message was terminated, false when it was nak'd for a retry instead.
+   */
+  apply(m: Inbound, s: Settlement, log: Logger): Promise<boolean> | undefined {
     const { stats } = this.#d;
     switch (s.kind) {
       case "ack":
@@ -69,7 +72,7 @@ export class Settler {
     for (const m of this.#acks.splice(0)) m.ack();
   };
 
-  async #deadLetter(m: Inbound, reason: string, log: Logger): Promise<void> {
+  async #deadLetter(m: Inbound, reason: string, log: Logger): Promise<boolean> {
     const { spec, stats, conn } = this.#d;
     const source = {
       subject: m.msg.subject,
@@ -97,7 +100,7 @@ export class Settler {
             "dead-letter publish failed; message will be redelivered",
           );
         }
-        return;
+        return false;
       }
       log.warn({ reason, dlq: spec.dlq, truncated: result.truncated }, "message dead-lettered");
     }
@@ -105,5 +108,6 @@ export class Settler {
     else m.term();
     stats.deadLettered++;
     this.#d.guard.add(m.seq);
+    return true;
   }
 }

@@ -1,3 +1,4 @@
+import type { RouteObserver } from "../observe/index.js";
 import type { Context, Message, Outcome } from "../router/types.js";
 import type { HandlerResult, InlineHandlerRuntime } from "../runtime/index.js";
 import {
@@ -18,6 +19,8 @@ export interface ResultScope {
   readonly stats: StatsCounter;
   /** Reports failures found after the handler (an unencodable reply) like handler errors. */
   readonly runtime: InlineHandlerRuntime;
+  /** Observes each message (metrics, traces, service stats); undefined when nothing does. */
+  readonly observer?: RouteObserver | undefined;
 }
 
 const SHUTTING_DOWN: Reply = Object.freeze(errorReply(ReplyCode.Unavailable, "shutting down"));

@@ -95,7 +95,7 @@ class CoreRun {
       route: spec.name,
       producer: ctx.producer,
     });
-    const scope = Object.freeze({ spec, ctx: handlerCtx, stats, runtime });
+    const scope = Object.freeze({ spec, ctx: handlerCtx, stats, runtime, observer: ctx.observer });
     this.#workers = new CoreWorkers(scope, ctx.logger);
   }
 

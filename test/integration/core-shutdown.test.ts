@@ -114,6 +114,7 @@ describe("core route shutdown", async () => {
       producer,
       middleware: [],
       healthIntervalMs: 5_000,
+      observer: undefined,
       recordError: () => {},
       onStarted: () => {
         started = true;

@@ -82,6 +82,7 @@ export async function startRoute(
     signal: controller.signal,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5_000,
     healthIntervalMs: 5_000,
+    observer: undefined,
     recordError: () => {},
     logger,
     producer: options.producer ?? createProducer(conn),
