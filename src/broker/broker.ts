@@ -11,9 +11,11 @@ import {
   type RouteHealth,
   RouteTracker,
 } from "../health/index.js";
+import type { Logger } from "../logger/index.js";
 import { observerFor } from "../observe/index.js";
 import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js";
 import type { RouteSpec } from "../router/types.js";
+import type { AttachmentHandle, BrokerView } from "./attachment.js";
 import { type BrokerOption, type BrokerSettings, resolveBrokerSettings } from "./options.js";
 import { runnerFor } from "./runners.js";
 import type { RouteRunContext, RouteRunner, RouteStats } from "./types.js";
@@ -165,7 +167,12 @@ export class Broker {
         throw new ErrInvalidOption("register at least one route before run()");
       }
       if (this.#state === "idle") this.#state = "starting";
-      await this.#runAll(this.#runners, controller);
+      const attached = await this.#attach();
+      try {
+        await this.#runAll(this.#runners, controller);
+      } finally {
+        await detach(attached, this.#settings.logger);
+      }
       this.#state = "stopped";
       // Stopped before every route got going: nothing is consuming, and never will be.
       this.#rejectStarted(new ErrBrokerStopped("the broker stopped before every route started"));
@@ -176,6 +183,28 @@ export class Broker {
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** Starts the attachments in order; one that cannot start stops those started, then throws. */
+  async #attach(): Promise<AttachmentHandle[]> {
+    const view: BrokerView = {
+      conn: this.#settings.conn,
+      logger: this.#settings.logger,
+      state: () => this.#state,
+      health: () => this.health(),
+      stats: () => this.stats(),
+      routes: () => this.routes(),
+    };
+    const started: AttachmentHandle[] = [];
+    for (const a of this.#settings.attachments) {
+      try {
+        started.push(await a.start(view));
+      } catch (err) {
+        await detach(started, this.#settings.logger);
+        throw err;
+      }
+    }
+    return started;
   }
 
   async #runAll(runners: RouteRunner[], controller: AbortController): Promise<void> {
@@ -229,5 +258,12 @@ export class Broker {
       }),
     );
     if (failure !== undefined) throw failure;
+  }
+}
+
+/** Stops started attachments, last first; a failing stop is logged, never thrown. */
+async function detach(handles: readonly AttachmentHandle[], logger: Logger): Promise<void> {
+  for (const h of [...handles].reverse()) {
+    await h.stop().catch((err: unknown) => logger.warn({ err }, "broker attachment did not stop"));
   }
 }

@@ -1,4 +1,5 @@
 // The Broker: many routes under one AbortController, fail-fast, drain.
+export type { AttachmentHandle, BrokerAttachment, BrokerView } from "./attachment.js";
 export { Broker } from "./broker.js";
 export {
   type BrokerDraft,

@@ -7,6 +7,7 @@ import type { Instrument } from "../observe/index.js";
 import { createProducer } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware } from "../router/types.js";
+import type { BrokerAttachment } from "./attachment.js";
 
 /** What broker options write into; read once by the Broker constructor. */
 export interface BrokerDraft {
@@ -18,6 +19,8 @@ export interface BrokerDraft {
   healthInterval?: unknown;
   /** Observing capabilities (metrics, traces, service stats), added by their own options. */
   instruments: Instrument[];
+  /** What lives as long as a run (HTTP endpoint, `$SRV` responder), added by their own options. */
+  attachments: BrokerAttachment[];
 }
 
 /** Configures a {@link Broker}: `new Broker(withConnection(conn), withShutdownTimeout("10s"))`. */
@@ -32,6 +35,7 @@ export interface BrokerSettings {
   readonly producer: Producer;
   readonly healthIntervalMs: number;
   readonly instruments: readonly Instrument[];
+  readonly attachments: readonly BrokerAttachment[];
 }
 
 /** The connection every route runs on (from `connect()`). Required: without it the constructor throws ErrConnectionRequired. */
@@ -88,7 +92,7 @@ const MIN_HEALTH_INTERVAL_MS = 100;
 
 /** Applies defaults, then options, then validates everything once. */
 export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerSettings {
-  const draft: BrokerDraft = { middleware: [], instruments: [] };
+  const draft: BrokerDraft = { middleware: [], instruments: [], attachments: [] };
   options.forEach((option, i) => {
     if (typeof option !== "function") {
       throw new ErrInvalidOption(
@@ -109,6 +113,7 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
     producer: draft.producer === undefined ? createProducer(conn) : checkProducer(draft.producer),
     healthIntervalMs: checkHealthInterval(draft.healthInterval ?? DEFAULT_HEALTH_INTERVAL),
     instruments: Object.freeze([...draft.instruments]),
+    attachments: Object.freeze([...draft.attachments]),
   });
 }
 
