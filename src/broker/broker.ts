@@ -167,6 +167,8 @@ export class Broker {
         throw new ErrInvalidOption("register at least one route before run()");
       }
       if (this.#state === "idle") this.#state = "starting";
+      // Synchronously, so health() asked right after run() already says "starting".
+      for (const t of this.#trackers) t.enter("starting");
       const attached = await this.#attach();
       try {
         await this.#runAll(this.#runners, controller);
@@ -219,7 +221,6 @@ export class Broker {
         let started = false;
         const draining = () => tracker.enter("draining");
         controller.signal.addEventListener("abort", draining, { once: true });
-        tracker.enter("starting");
         const ctx: RouteRunContext = {
           conn,
           signal: controller.signal,
