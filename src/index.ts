@@ -37,6 +37,7 @@ export * from "./producer/index.js";
 export * from "./replay/index.js";
 export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";
+export * from "./service/index.js";
 export * from "./stream/index.js";
 export * from "./subject/index.js";
 export { JETROUTE_VERSION } from "./version.js";

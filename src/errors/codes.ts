@@ -49,6 +49,8 @@ export const ErrorCode = {
   BrokerRunning: "ERR_BROKER_RUNNING",
   BrokerStopped: "ERR_BROKER_STOPPED",
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
+  // service discovery
+  ServiceDiscoveryFailed: "ERR_SERVICE_DISCOVERY_FAILED",
   // replay
   DurableRunning: "ERR_DURABLE_RUNNING",
   ConsumerNotFound: "ERR_CONSUMER_NOT_FOUND",

@@ -77,6 +77,14 @@ export const ErrConnectionRequired = defineSentinel(
   ErrorCode.ConnectionRequired,
   "ErrConnectionRequired",
 );
+/**
+ * `withService`: the `$SRV` responder could not subscribe (a permissions violation, the
+ * connection closed); `cause` is NATS's error. `run()` rejects with it before any route starts.
+ */
+export const ErrServiceDiscoveryFailed = defineSentinel(
+  ErrorCode.ServiceDiscoveryFailed,
+  "ErrServiceDiscoveryFailed",
+);
 /** `resetDurable` refused: a route of this process is consuming the durable right now (stop it first). */
 export const ErrDurableRunning = defineSentinel(ErrorCode.DurableRunning, "ErrDurableRunning");
 /** A durable consumer that an operation needs (`resetDurable`) does not exist on the stream. */
