@@ -1,4 +1,5 @@
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { checkKeys } from "../options/index.js";
 
 /**
  * A NATS micro service made of the broker's request-reply routes (ADR-32, the protocol
@@ -52,6 +53,7 @@ export function resolveServiceConfig(options: unknown): ServiceConfig {
   if (!isRecord(options)) {
     throw invalid(OPTION, options, "an object { name, version, description?, metadata? }");
   }
+  checkKeys(options, ["name", "version", "description", "metadata", "endpoints"], OPTION);
   const { name, version, description, metadata, endpoints } = options;
   if (typeof name !== "string" || !SERVICE_NAME.test(name)) {
     throw invalid(`${OPTION} name`, name, "a non-empty string of A-Z a-z 0-9 - _ only");
@@ -80,8 +82,10 @@ function checkEndpoints(value: unknown): ServiceConfig["endpoints"] {
   for (const [route, v] of Object.entries(value)) {
     const where = `${OPTION} endpoints[${JSON.stringify(route)}]`;
     if (v === false) out.set(route, false);
-    else if (isRecord(v)) out.set(route, checkMetadata(`${where}.metadata`, v.metadata));
-    else throw invalid(where, v, "{ metadata? } or false (leaves the route out)");
+    else if (isRecord(v)) {
+      checkKeys(v, ["metadata"], where);
+      out.set(route, checkMetadata(`${where}.metadata`, v.metadata));
+    } else throw invalid(where, v, "{ metadata? } or false (leaves the route out)");
   }
   return out;
 }
