@@ -1,7 +1,9 @@
 // A request-reply service and its client in one process. The service is a core NATS route in a
 // queue group (start more copies and they share the requests); the client uses Producer.request
 // and shows the three answers a caller must handle: a normal reply, a `reject()` error reply
-// (ErrService with code and description), and the 400 a malformed payload gets.
+// (ErrService with code and description), and the 400 a malformed payload gets. The broker also
+// answers NATS service discovery (withService): `nats micro ls` lists "pricing", and the example
+// ends by asking `$SRV.STATS.pricing` what the service counted.
 //
 //   npm run example request-reply           (embedded nats-server)
 //   NATS_URL=nats://host:4222 npm run example request-reply
@@ -23,6 +25,7 @@ import {
   withQueueGroup,
   withRequestReply,
   withServers,
+  withService,
   withShutdownTimeout,
   withSubject,
 } from "../../src/index.js";
@@ -111,7 +114,12 @@ async function serveAndCall(
   const onCaller = () => stop.abort(signal.reason);
   if (signal.aborted) onCaller();
   else signal.addEventListener("abort", onCaller, { once: true });
-  const broker = new Broker(withConnection(conn), withLogger(log), withShutdownTimeout("5s"));
+  const broker = new Broker(
+    withConnection(conn),
+    withLogger(log),
+    withShutdownTimeout("5s"),
+    withService({ name: "pricing", version: "1.0.0", description: "Price quotes" }),
+  );
   broker.register(quote);
   const running = broker.run(stop.signal);
   try {
@@ -132,6 +140,14 @@ async function serveAndCall(
     );
     console.log(`malformed: ErrService code ${malformed.code}: ${malformed.description}`);
 
+    // What `nats micro stats pricing` shows: one answer per running instance (here, one).
+    const stats = await conn.nats.request("$SRV.STATS.pricing");
+    for (const e of stats.json<MicroStats>().endpoints) {
+      console.log(
+        `service stats: ${e.name} ${e.num_requests} requests, ${e.num_errors} errors, last "${e.last_error}"`,
+      );
+    }
+
     stop.abort(new Error("client done"));
     await running;
     return { quote: ok, rejected, malformed };
@@ -140,6 +156,16 @@ async function serveAndCall(
     stop.abort(new Error("request-reply example ended"));
     await running.catch(() => {});
   }
+}
+
+/** The part of a `$SRV.STATS` answer (io.nats.micro.v1.stats_response) printed here. */
+interface MicroStats {
+  readonly endpoints: readonly {
+    readonly name: string;
+    readonly num_requests: number;
+    readonly num_errors: number;
+    readonly last_error: string;
+  }[];
 }
 
 /** Runs a request that must fail with a service error reply, and returns its code and text. */

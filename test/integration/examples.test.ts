@@ -106,6 +106,7 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
     assert.match(run.stdout, /^reply: \{"sku":"apple","quantity":3,"totalCents":135\}$/m);
     assert.match(run.stdout, /^rejected: ErrService code 404: unknown sku "durian"$/m);
     assert.match(run.stdout, /^malformed: ErrService code 400: /m);
+    assert.match(run.stdout, /^service stats: quote 3 requests, 2 errors, last "400:[^"]+"$/m);
   });
 
   it("the fan-out example gives every event to both instances and each email to one", async () => {
