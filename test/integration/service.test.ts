@@ -157,6 +157,17 @@ describe("service discovery (withService)", { timeout: 60_000 }, async () => {
     assert.ok(e.processing_time >= 10 * 2e6, `processing_time ${e.processing_time}`);
     assert.ok(e.average_processing_time >= 2e6 && e.average_processing_time < 1e9);
     assert.ok(Math.abs(e.average_processing_time - e.processing_time / 10) <= 1);
+    // natscli validates answers against jsm.go's schemas: integers, and data an object
+    assert.ok(Number.isInteger(e.processing_time) && Number.isInteger(e.average_processing_time));
+    assert.deepEqual(e.data, {
+      received: 10,
+      handled: 10,
+      failed: 1,
+      dropped: 0,
+      noReply: 0,
+      abandoned: 0,
+      inFlight: 0,
+    });
     const byId = await one(client.stats(name, stats.id));
     assert.equal(byId.endpoints?.[0]?.num_requests, 10);
   });
