@@ -169,7 +169,11 @@ export class Broker {
       if (this.#state === "idle") this.#state = "starting";
       // Synchronously, so health() asked right after run() already says "starting".
       for (const t of this.#trackers) t.enter("starting");
-      const attached = await this.#attach();
+      const attached = await this.#attach().catch((err: unknown) => {
+        // No route ran: none is starting any more.
+        for (const t of this.#trackers) t.enter("stopped");
+        throw err;
+      });
       try {
         await this.#runAll(this.#runners, controller);
       } finally {

@@ -246,6 +246,10 @@ describe("service discovery (withService)", { timeout: 60_000 }, async () => {
     producer.publish(subject, { n: 1 });
     await conn.nats.flush();
     assert.equal(handled, 0);
+    // health() says so too: the broker failed, and no route is left "starting"
+    const h = await broker.health();
+    assert.equal(h.state, "failed");
+    assert.equal(h.routes.audit?.state, "stopped");
     assert.equal(broker.stats().audit?.received, 0);
   });
 
