@@ -127,7 +127,13 @@ export function checkBlocks(
       continue;
     }
     const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
-    problems.push({ doc: block.doc, block: block.index, line: block.line + line, code: d.code, message });
+    problems.push({
+      doc: block.doc,
+      block: block.index,
+      line: block.line + line,
+      code: d.code,
+      message,
+    });
   }
   return { problems, dir };
 }
@@ -140,4 +146,3 @@ export function describeProblem(p: DocProblem): string {
 function flatten(text: string | ts.DiagnosticMessageChain): string {
   return ts.flattenDiagnosticMessageText(text, " ");
 }
-

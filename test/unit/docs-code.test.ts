@@ -102,7 +102,10 @@ describe("runnable block marks", () => {
   });
 
   it("a fence that is never closed is refused", () => {
-    assert.throws(() => extractRunnableBlocks("x.md", "```ts runnable\nconst a = 1;\n"), /never closed/);
+    assert.throws(
+      () => extractRunnableBlocks("x.md", "```ts runnable\nconst a = 1;\n"),
+      /never closed/,
+    );
   });
 
   it("blocks indented in a list lose their indent", () => {
