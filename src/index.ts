@@ -18,7 +18,7 @@ export {
   type JetStreamRouteStats,
   type ReplayGuardStats,
 } from "./consumer/index.js";
-export { ReplyCode } from "./core/index.js";
+export { type CoreRouteStats, ReplyCode } from "./core/index.js";
 export * from "./dlq/index.js";
 export * from "./duration/index.js";
 export * from "./errors/index.js";

@@ -11,7 +11,7 @@ export const DEFAULT_REPLAY_GUARD_CAPACITY = 2 ** 20;
 /** Largest accepted capacity: 2^30 sequences, 128 MiB of bits. */
 const MAX_CAPACITY = 2 ** 30;
 
-/** What a {@link ReplayGuard} holds; see {@link ReplayGuard.stats}. */
+/** What a route's replay guard holds (the engine's `ReplayGuard`, `stats()` in `broker.stats()`). */
 export interface ReplayGuardStats {
   /** The consumer's ack floor as last reported (a stream sequence; 0 before any). */
   readonly floor: number;

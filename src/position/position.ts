@@ -4,7 +4,7 @@ import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 /**
  * A place in a stream: where a durable starts (`withStartAt`), where a replay starts or ends,
  * where a durable is rewound to. `ago` is a time relative to when it is used (resolve it with
- * {@link resolveTime} at that moment, never at parse time).
+ * `resolveTime` at that moment, never at parse time).
  */
 export type StreamPosition =
   /** The stream's first stored message (`deliver_policy: all`). */
