@@ -39,4 +39,11 @@ export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";
 export * from "./stream/index.js";
 export * from "./subject/index.js";
+export {
+  TraceAttribute,
+  TraceEvent,
+  type TracingOption,
+  type TracingOptions,
+  withTracing,
+} from "./tracing/index.js";
 export { JETROUTE_VERSION } from "./version.js";
