@@ -14,6 +14,7 @@ import { measure as replay } from "./measures/replay.js";
 import { measure as requestReply } from "./measures/request-reply.js";
 import { measure as rssBacklog } from "./measures/rss-backlog.js";
 import { measure as scaleOut } from "./measures/scale-out.js";
+import { measure as tracingNoop } from "./measures/tracing.js";
 import { type ResultRow, renderTable, writeReports } from "./report.js";
 import type { BenchContext, Measure } from "./types.js";
 
@@ -29,6 +30,7 @@ const MEASURES: readonly Measure[] = [
   scaleOut,
   rssBacklog,
   replay,
+  tracingNoop,
 ];
 
 function selectMeasures(): readonly Measure[] {

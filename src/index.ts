@@ -40,4 +40,11 @@ export type { HandlerResult } from "./runtime/index.js";
 export * from "./service/index.js";
 export * from "./stream/index.js";
 export * from "./subject/index.js";
+export {
+  TraceAttribute,
+  TraceEvent,
+  type TracingOption,
+  type TracingOptions,
+  withTracing,
+} from "./tracing/index.js";
 export { JETROUTE_VERSION } from "./version.js";

@@ -7,6 +7,7 @@ import type { Instrument } from "../observe/index.js";
 import { createProducer } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware } from "../router/types.js";
+import { resolveTracing, tracingInstrument, withTracerSource } from "../tracing/index.js";
 import type { BrokerAttachment } from "./attachment.js";
 
 /** What broker options write into; read once by the Broker constructor. */
@@ -21,6 +22,8 @@ export interface BrokerDraft {
   instruments: Instrument[];
   /** What lives as long as a run (HTTP endpoint, `$SRV` responder), added by their own options. */
   attachments: BrokerAttachment[];
+  /** `withTracing(...)`: on (the global OpenTelemetry API) unless set to false. */
+  tracing?: unknown;
 }
 
 /** Configures a {@link Broker}: `new Broker(withConnection(conn), withShutdownTimeout("10s"))`. */
@@ -102,6 +105,11 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
     option(draft);
   });
   const conn = checkConnection(draft.conn);
+  const tracing = resolveTracing(draft.tracing);
+  // Tracing first: its span is the outermost context, so other instruments run inside it.
+  const instruments = tracing
+    ? [tracingInstrument(tracing), ...draft.instruments]
+    : draft.instruments;
   return Object.freeze({
     conn,
     logger: checkLogger(draft.logger),
@@ -110,9 +118,12 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
       "withShutdownTimeout",
     ),
     middleware: Object.freeze(checkMiddleware(draft.middleware)),
-    producer: draft.producer === undefined ? createProducer(conn) : checkProducer(draft.producer),
+    producer:
+      draft.producer === undefined
+        ? createProducer(conn, withTracerSource(tracing))
+        : checkProducer(draft.producer),
     healthIntervalMs: checkHealthInterval(draft.healthInterval ?? DEFAULT_HEALTH_INTERVAL),
-    instruments: Object.freeze([...draft.instruments]),
+    instruments: Object.freeze([...instruments]),
     attachments: Object.freeze([...draft.attachments]),
   });
 }

@@ -7,6 +7,7 @@ import {
   invalidValueMessage,
 } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
+import { resolveTracing, type TracerSource } from "../tracing/index.js";
 import type { PublishHook } from "./types.js";
 
 /** What producer options write into; read once by `createProducer`. */
@@ -18,6 +19,8 @@ export interface ProducerDraft {
   timeout?: unknown;
   onPublish?: unknown;
   logger?: unknown;
+  /** `withTracing(...)`: the same option as the Broker's. */
+  tracing?: unknown;
 }
 
 /** Configures `createProducer`. Options only record; the producer validates them once. */
@@ -32,6 +35,8 @@ export interface ProducerSettings {
   readonly timeoutMs: number;
   readonly onPublish: PublishHook | undefined;
   readonly logger: Logger | undefined;
+  /** Where send spans go; undefined when tracing is off. */
+  readonly tracing: TracerSource | undefined;
 }
 
 const MAX_ATTEMPTS = 100;
@@ -164,6 +169,7 @@ export function resolveProducerSettings(
     timeoutMs,
     onPublish: d.onPublish as PublishHook | undefined,
     logger: d.logger as Logger | undefined,
+    tracing: resolveTracing(d.tracing),
   });
 }
 

@@ -3,7 +3,7 @@ import type {
   JetStreamClient,
   JetStreamPublishOptions as NatsPublishOptions,
 } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
 import { jsonCodec } from "../codec/index.js";
 import type { Codec } from "../codec/types.js";
 import { requireConnection } from "../conn/require.js";
@@ -26,6 +26,7 @@ import {
 import { componentLogger, type Logger } from "../logger/index.js";
 import { guardHook } from "../runtime/hook.js";
 import { validatePublishSubject } from "../subject/index.js";
+import { SendSpan, type TracerSource } from "../tracing/index.js";
 import { classifyFailure, type FailureKind } from "./classify.js";
 import { serviceErrorOf, toMsgHdrs } from "./headers.js";
 import {
@@ -75,6 +76,7 @@ class ProducerImpl implements Producer {
   readonly #timeoutMs: number;
   readonly #hook: PublishHook | undefined;
   readonly #logger: Logger;
+  readonly #tracing: TracerSource | undefined;
   // Shared by every publish that has no per-call options: nats.js copies it before use.
   readonly #plainOpts: NatsJsOptions;
 
@@ -104,24 +106,35 @@ class ProducerImpl implements Producer {
     this.#timeoutMs = s.timeoutMs;
     this.#hook = s.onPublish;
     this.#logger = logger;
+    this.#tracing = s.tracing;
     this.#plainOpts = Object.freeze({ timeout: s.timeoutMs });
   }
 
   publish(subject: string, payload: unknown, options?: PublishOptions): void {
     const started = this.#hook ? performance.now() : 0;
+    let send: SendSpan | undefined;
     try {
       validatePublishSubject(subject);
       const data = this.#encode(payload, options?.codec);
-      const headers = toMsgHdrs(options?.headers, false);
+      const tracer = this.#tracing?.tracer();
+      let headers: MsgHdrs | undefined;
+      if (tracer === undefined) {
+        headers = toMsgHdrs(options?.headers, false);
+      } else {
+        headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
+        send = SendSpan.start(this.#tracing as TracerSource, tracer, subject, headers, data.length);
+      }
       try {
         this.#nc.publish(subject, data, headers ? { headers } : undefined);
       } catch (err) {
         throw natsFailure("publish", subject, err);
       }
     } catch (error) {
+      send?.end(error);
       if (this.#hook) this.#emit({ kind: "core", subject, latencyMs: since(started), error });
       throw error;
     }
+    send?.end();
     if (this.#hook) this.#emit({ kind: "core", subject, latencyMs: since(started) });
   }
 
@@ -131,10 +144,21 @@ class ProducerImpl implements Producer {
     options?: JetStreamPublishOptions,
   ): Promise<PublishAck> {
     const started = this.#hook ? performance.now() : 0;
+    let send: SendSpan | undefined;
     try {
       validatePublishSubject(subject);
       const data = this.#encode(payload, options?.codec);
-      const opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+      const tracer = this.#tracing?.tracer();
+      let opts: NatsJsOptions;
+      if (tracer === undefined) {
+        opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+      } else {
+        // A fresh options object: the shared plain one must never carry a message's headers.
+        opts = this.#jsOptions(options ?? {});
+        opts.headers ??= natsHeaders();
+        const tracing = this.#tracing as TracerSource;
+        send = SendSpan.start(tracing, tracer, subject, opts.headers, data.length, opts.msgID);
+      }
       let ack: PublishAck;
       try {
         // The first attempt is inline: the success path pays for no extra async frame.
@@ -142,6 +166,7 @@ class ProducerImpl implements Producer {
       } catch (err) {
         ack = await this.#retry(subject, data, opts, options?.msgId !== undefined, err);
       }
+      send?.acked(ack);
       if (this.#hook) {
         this.#emit({
           kind: "jetstream",
@@ -152,6 +177,7 @@ class ProducerImpl implements Producer {
       }
       return ack;
     } catch (error) {
+      send?.end(error);
       if (this.#hook) this.#emit({ kind: "jetstream", subject, latencyMs: since(started), error });
       throw error;
     }
@@ -163,10 +189,18 @@ class ProducerImpl implements Producer {
     options?: RequestOptions,
   ): Promise<T> {
     const started = this.#hook ? performance.now() : 0;
+    let send: SendSpan | undefined;
     try {
       validatePublishSubject(subject);
       const data = this.#encode(payload, options?.codec);
-      const headers = toMsgHdrs(options?.headers, false);
+      const tracer = this.#tracing?.tracer();
+      let headers: MsgHdrs | undefined;
+      if (tracer === undefined) {
+        headers = toMsgHdrs(options?.headers, false);
+      } else {
+        headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
+        send = SendSpan.start(this.#tracing as TracerSource, tracer, subject, headers, data.length);
+      }
       const timeout =
         options?.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);
       let reply: Awaited<ReturnType<NatsConnection["request"]>>;
@@ -178,9 +212,11 @@ class ProducerImpl implements Producer {
       const serviceError = serviceErrorOf(subject, reply.headers);
       if (serviceError) throw serviceError;
       const value = this.#decode(reply.data, options?.replyCodec, subject) as T;
+      send?.end();
       if (this.#hook) this.#emit({ kind: "request", subject, latencyMs: since(started) });
       return value;
     } catch (error) {
+      send?.end(error);
       if (this.#hook) this.#emit({ kind: "request", subject, latencyMs: since(started), error });
       throw error;
     }
@@ -190,14 +226,16 @@ class ProducerImpl implements Producer {
     items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
     options?: WindowOptions,
   ): Promise<WindowResult> {
-    // With a hook, every item goes through publishJetStream so the hook sees it; without one,
-    // the port's send is a bare js.publish and retries start only on a failure.
-    const port: WindowPort = this.#hook
-      ? { send: (s, p, o) => this.publishJetStream(s, p, o) }
-      : {
-          send: this.#sendOnce,
-          recover: (s, p, o, err) => this.#recover(s, p, o, err),
-        };
+    // With a hook or a recording tracer, every item goes through publishJetStream so the hook
+    // sees it and it gets its send span; without, the port's send is a bare js.publish and
+    // retries start only on a failure.
+    const port: WindowPort =
+      this.#hook || this.#tracing?.tracer()
+        ? { send: (s, p, o) => this.publishJetStream(s, p, o) }
+        : {
+            send: this.#sendOnce,
+            recover: (s, p, o, err) => this.#recover(s, p, o, err),
+          };
     return publishWindowed(port, items, options);
   }
 

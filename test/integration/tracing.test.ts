@@ -1,0 +1,425 @@
+// OpenTelemetry traces: publishes carry the W3C trace context, every handled message gets a
+// process span that is a child of its publisher's send span, with the messaging semantic
+// conventions' attributes, retry and dead-letter events; nothing happens without an SDK.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  type Context,
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+// A devDependency pinned to sdk-trace-base's own copy: the W3C propagator lives in core.
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { Broker, withConnection } from "../../src/broker/index.js";
+import { createProducer } from "../../src/producer/index.js";
+import {
+  ack,
+  fixed,
+  type Message,
+  reject,
+  route,
+  withBackoff,
+  withDLQ,
+  withFanOut,
+  withMaxDeliver,
+  withQueueGroup,
+  withRequestReply,
+  withStream,
+  withSubject,
+} from "../../src/router/index.js";
+import { TraceAttribute as A, TraceEvent, withTracing } from "../../src/tracing/index.js";
+import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+import { makeStream, runBroker, unique, until, useConnection } from "./engine-support.js";
+
+checkLeaksAfterAll();
+
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/;
+
+/** The spans an exporter holds once `count` of them match. */
+async function spansWhere(
+  exporter: InMemorySpanExporter,
+  match: (s: ReadableSpan) => boolean,
+  count = 1,
+): Promise<ReadableSpan[]> {
+  await until(() => exporter.getFinishedSpans().filter(match).length >= count);
+  return exporter.getFinishedSpans().filter(match);
+}
+
+const named = (name: string) => (s: ReadableSpan) => s.name === name;
+
+function only<T>(items: readonly T[]): T {
+  assert.equal(items.length, 1, `expected one, got ${items.length}`);
+  return items[0] as T;
+}
+
+/** Asserts `child`'s parent is `parent` (same trace, parent span id = the parent's span id). */
+function assertChildOf(child: ReadableSpan, parent: ReadableSpan): void {
+  assert.equal(child.spanContext().traceId, parent.spanContext().traceId, "same trace");
+  assert.equal(child.parentSpanContext?.spanId, parent.spanContext().spanId, "parent span id");
+}
+
+describe("traces with no OpenTelemetry SDK registered", { timeout: 30_000 }, async () => {
+  const server = await useServer();
+  const conn = await useConnection(server.url);
+
+  it("handles messages and request-reply as usual, and publishes no traceparent", async () => {
+    const stream = unique("NOSDK");
+    const prefix = await makeStream(conn, stream);
+    const seen: (string | undefined)[] = [];
+    const run = runBroker(conn, (b) => {
+      b.register(
+        route(
+          "work",
+          async (msg) => {
+            seen.push(msg.header("traceparent"));
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.work`),
+        ),
+        route(
+          "echo",
+          async (msg) => msg.json(),
+          withSubject(`${prefix}_rpc.echo`),
+          withRequestReply(),
+        ),
+      );
+    });
+    await run.broker.started();
+    const producer = createProducer(conn);
+    await producer.publishJetStream(`${prefix}.work`, { n: 1 });
+    const reply = await producer.request(`${prefix}_rpc.echo`, "hi");
+    await until(() => seen.length === 1);
+    await run.stop();
+    assert.equal(reply, "hi");
+    assert.deepEqual(seen, [undefined]);
+  });
+
+  it("traces through a provider and propagator given with withTracing, not the globals", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracing = withTracing({
+      tracerProvider: provider,
+      propagator: new W3CTraceContextPropagator(),
+    });
+    const prefix = unique("own").toLowerCase();
+    const headers: (string | undefined)[] = [];
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          route(
+            "own",
+            async (msg) => {
+              headers.push(msg.header("traceparent"));
+            },
+            withSubject(`${prefix}.x`),
+            withFanOut(),
+          ),
+        ),
+      tracing,
+    );
+    await run.broker.started();
+    createProducer(conn, tracing).publish(`${prefix}.x`, "hello");
+    const [process] = await spansWhere(exporter, named(`process ${prefix}.x`));
+    await run.stop();
+    const send = only(exporter.getFinishedSpans().filter(named(`send ${prefix}.x`)));
+    assertChildOf(process as ReadableSpan, send);
+    assert.match(headers[0] ?? "", TRACEPARENT);
+    await provider.shutdown();
+  });
+});
+
+describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
+  const server = await useServer();
+  const conn = await useConnection(server.url);
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer("test");
+
+  before(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+  });
+  after(async () => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    await provider.shutdown();
+  });
+
+  /** Runs `fn` inside a fresh root span of the test, ended after. */
+  async function inRootSpan<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
+    return tracer.startActiveSpan("test root", async (span) => {
+      try {
+        return await fn(context.active());
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  it("makes the consumer's process span a child of the publisher's send span", async () => {
+    const stream = unique("TRACE");
+    const prefix = await makeStream(conn, stream);
+    const subject = `${prefix}.orders.created`;
+    const received: Message[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "orders",
+          async (msg) => {
+            received.push(msg);
+            return ack();
+          },
+          withStream(stream),
+          withSubject(`${prefix}.orders.*`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    const ackd = await inRootSpan(() =>
+      createProducer(conn).publishJetStream(subject, { id: 7 }, { msgId: "order-7" }),
+    );
+    const process = only(await spansWhere(exporter, named(`process ${prefix}.orders.*`)));
+    await run.stop();
+    const send = only(exporter.getFinishedSpans().filter(named(`send ${subject}`)));
+    const root = only(
+      exporter
+        .getFinishedSpans()
+        .filter(
+          (s) =>
+            s.name === "test root" && s.spanContext().spanId === send.parentSpanContext?.spanId,
+        ),
+    );
+
+    assertChildOf(process, send);
+    assertChildOf(send, root);
+    assert.equal(process.links[0]?.context.spanId, send.spanContext().spanId, "linked too");
+    assert.equal(
+      received[0]?.header("traceparent"),
+      `00-${send.spanContext().traceId}-${send.spanContext().spanId}-01`,
+    );
+    assert.equal(send.kind, SpanKind.PRODUCER);
+    assert.deepEqual(send.attributes, {
+      [A.System]: "nats",
+      [A.DestinationName]: subject,
+      [A.OperationType]: "send",
+      [A.OperationName]: "send",
+      [A.BodySize]: Buffer.byteLength('{"id":7}'),
+      [A.MessageId]: "order-7",
+      [A.Stream]: stream,
+      [A.StreamSequence]: ackd.seq,
+      [A.Duplicate]: false,
+    });
+    assert.equal(process.kind, SpanKind.CONSUMER);
+    assert.deepEqual(process.attributes, {
+      [A.System]: "nats",
+      [A.OperationType]: "process",
+      [A.OperationName]: "process",
+      [A.Route]: "orders",
+      [A.ConsumerGroup]: "orders",
+      [A.Stream]: stream,
+      [A.DestinationName]: subject,
+      [A.DestinationTemplate]: `${prefix}.orders.*`,
+      [A.BodySize]: Buffer.byteLength('{"id":7}'),
+      [A.MessageId]: "order-7",
+      [A.StreamSequence]: ackd.seq,
+      [A.DeliveryCount]: 1,
+      [A.Outcome]: "acked",
+    });
+    assert.equal(process.status.code, SpanStatusCode.UNSET);
+  });
+
+  it("records a retried failure and the dead letter as events on each delivery's span", async () => {
+    const stream = unique("TRACE");
+    const prefix = await makeStream(conn, stream);
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "flaky",
+          async () => {
+            throw new Error("database down");
+          },
+          withStream(stream),
+          withSubject(`${prefix}.jobs`),
+          withMaxDeliver(2),
+          withBackoff(fixed("50ms")),
+          withDLQ(`${prefix}.dlq`),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await createProducer(conn).publishJetStream(`${prefix}.jobs`, "job");
+    const spans = await spansWhere(exporter, named(`process ${prefix}.jobs`), 2);
+    await run.stop();
+    const send = only(exporter.getFinishedSpans().filter(named(`send ${prefix}.jobs`)));
+    const [first, second] = [...spans].sort(
+      (a, b) => Number(a.attributes[A.DeliveryCount]) - Number(b.attributes[A.DeliveryCount]),
+    ) as [ReadableSpan, ReadableSpan];
+
+    for (const span of [first, second]) {
+      assertChildOf(span, send);
+      assert.equal(span.status.code, SpanStatusCode.ERROR);
+      assert.equal(span.status.message, "database down");
+      assert.equal(span.attributes[A.ErrorType], "Error");
+      assert.ok(
+        span.events.some((e) => e.name === "exception"),
+        "exception recorded",
+      );
+    }
+    assert.equal(first.attributes[A.DeliveryCount], 1);
+    assert.equal(first.attributes[A.Outcome], "retried");
+    const retry = only(first.events.filter((e) => e.name === TraceEvent.Retry));
+    assert.equal(retry.attributes?.[A.RetryDelayMs], 50);
+
+    assert.equal(second.attributes[A.DeliveryCount], 2);
+    assert.equal(second.attributes[A.Outcome], "dead_lettered");
+    const dead = only(second.events.filter((e) => e.name === TraceEvent.DeadLetter));
+    assert.match(String(dead.attributes?.[A.DeadLetterReason]), /database down/);
+  });
+
+  it("makes a publish inside a handler a child of the handler's process span", async () => {
+    const stream = unique("TRACE");
+    const prefix = await makeStream(conn, stream);
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "first",
+          async (msg, ctx) => {
+            // Headers passed on as received: the stale traceparent must give way.
+            const headers = Object.fromEntries(msg.headers) as Record<string, string[]>;
+            await ctx.producer.publishJetStream(`${prefix}.second`, msg.data, { headers });
+          },
+          withStream(stream),
+          withSubject(`${prefix}.first`),
+        ),
+        route("second", async () => {}, withStream(stream), withSubject(`${prefix}.second`)),
+      ),
+    );
+    await run.broker.started();
+    await createProducer(conn).publishJetStream(`${prefix}.first`, "go");
+    const secondProcess = only(await spansWhere(exporter, named(`process ${prefix}.second`)));
+    await run.stop();
+    const spans = exporter.getFinishedSpans();
+    const firstProcess = only(spans.filter(named(`process ${prefix}.first`)));
+    const innerSend = only(spans.filter(named(`send ${prefix}.second`)));
+
+    assertChildOf(innerSend, firstProcess);
+    assertChildOf(secondProcess, innerSend);
+  });
+
+  it("keeps a creation context the caller put in the headers for another trace, and links it", async () => {
+    const prefix = unique("kept").toLowerCase();
+    const theirs = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const seen: (string | undefined)[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "kept",
+          async (msg) => {
+            seen.push(msg.header("traceparent"));
+          },
+          withSubject(`${prefix}.x`),
+          withQueueGroup("workers"),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await inRootSpan(async () => {
+      createProducer(conn).publish(`${prefix}.x`, "hi", { headers: { traceparent: theirs } });
+    });
+    const process = only(await spansWhere(exporter, named(`process ${prefix}.x`)));
+    await run.stop();
+    const send = only(exporter.getFinishedSpans().filter(named(`send ${prefix}.x`)));
+
+    assert.deepEqual(seen, [theirs]);
+    assert.equal(send.links[0]?.context.spanId, "b7ad6b7169203331");
+    assert.equal(process.parentSpanContext?.spanId, "b7ad6b7169203331");
+    assert.equal(process.spanContext().traceId, "0af7651916cd43dd8448eb211c80319c");
+    assert.equal(process.attributes[A.ConsumerGroup], "workers");
+  });
+
+  it("traces a request-reply route, with an error reply's code on both sides", async () => {
+    const prefix = unique("rpc").toLowerCase();
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "quote",
+          async (msg) => (msg.json() === "bad" ? reject("no such item", { code: 404 }) : "42"),
+          withSubject(`${prefix}.quote`),
+          withRequestReply(),
+        ),
+      ),
+    );
+    await run.broker.started();
+    const producer = createProducer(conn);
+    assert.equal(await producer.request(`${prefix}.quote`, "good"), "42");
+    await assert.rejects(producer.request(`${prefix}.quote`, "bad"), { code: "ERR_SERVICE_ERROR" });
+    const spans = await spansWhere(exporter, named(`process ${prefix}.quote`), 2);
+    await run.stop();
+    const sends = exporter.getFinishedSpans().filter(named(`send ${prefix}.quote`));
+    const failed = only(spans.filter((s) => s.attributes[A.Outcome] === "error"));
+    const ok = only(spans.filter((s) => s.attributes[A.Outcome] === "ok"));
+    const failedSend = only(sends.filter((s) => s.status.code === SpanStatusCode.ERROR));
+
+    assertChildOf(failed, failedSend);
+    assert.equal(ok.status.code, SpanStatusCode.UNSET);
+    assert.equal(failed.status.code, SpanStatusCode.ERROR);
+    assert.equal(failed.attributes[A.ReplyErrorCode], 404);
+    assert.equal(failed.attributes[A.ErrorType], "404");
+    assert.equal(failedSend.attributes[A.ReplyErrorCode], 404);
+    assert.equal(failedSend.attributes[A.ErrorType], "ERR_SERVICE_ERROR");
+  });
+
+  it("creates no spans and injects nothing with withTracing(false)", async () => {
+    const prefix = unique("off").toLowerCase();
+    const seen: (string | undefined)[] = [];
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          route(
+            "off",
+            async (msg) => {
+              seen.push(msg.header("traceparent"));
+            },
+            withSubject(`${prefix}.x`),
+            withFanOut(),
+          ),
+        ),
+      withTracing(false),
+    );
+    await run.broker.started();
+    createProducer(conn, withTracing(false)).publish(`${prefix}.x`, "quiet");
+    await until(() => seen.length === 1);
+    await run.stop();
+    assert.deepEqual(seen, [undefined]);
+    assert.equal(exporter.getFinishedSpans().filter((s) => s.name.includes(prefix)).length, 0);
+  });
+});
+
+describe("withTracing", () => {
+  it("refuses anything but a boolean or { tracerProvider?, propagator? }", async () => {
+    const server = await useServer();
+    const conn = await useConnection(server.url);
+    for (const bad of ["yes", 1, null, { tracerProvider: {} }, { propagator: 3 }, { sampler: 1 }]) {
+      const option = withTracing(bad as never);
+      assert.throws(() => new Broker(withConnection(conn), option), { code: "ERR_INVALID_OPTION" });
+      assert.throws(() => createProducer(conn, option), { code: "ERR_INVALID_OPTION" });
+    }
+  });
+});
