@@ -49,6 +49,9 @@ export const ErrorCode = {
   BrokerRunning: "ERR_BROKER_RUNNING",
   BrokerStopped: "ERR_BROKER_STOPPED",
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
+  // http endpoint
+  /** `withHttpEndpoint`: the server could not listen (port in use, no permission, no such address). */
+  HttpListen: "ERR_HTTP_LISTEN",
   // replay
   DurableRunning: "ERR_DURABLE_RUNNING",
   ConsumerNotFound: "ERR_CONSUMER_NOT_FOUND",
