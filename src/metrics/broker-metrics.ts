@@ -1,4 +1,3 @@
-import type { Histogram } from "prom-client";
 import type { AttachmentHandle, BrokerAttachment, BrokerView } from "../broker/attachment.js";
 import type { Connection } from "../conn/types.js";
 import type { BrokerHealth } from "../health/index.js";
@@ -9,12 +8,13 @@ import type {
   RouteObserver,
 } from "../observe/index.js";
 import type { RouteSpec } from "../router/types.js";
+import type { Buckets } from "./histogram.js";
 import type { MetricSet, MetricsSource, RouteCounts } from "./metric-set.js";
 
 const JETSTREAM_OUTCOMES = ["acked", "retried", "dead_lettered", "released"] as const;
 const CORE_OUTCOMES = ["ok", "error"] as const;
 
-type Child = Histogram.Internal<"route" | "stream" | "outcome">;
+type Child = Buckets;
 
 /** A core route's outcomes (JetStream routes' are in their stats, counted by the settler). */
 interface CoreOutcomes {
@@ -40,7 +40,7 @@ export class BrokerMetrics implements Instrument, BrokerAttachment {
     const children: Partial<Record<MessageOutcome, Child>> = {};
     const outcomes = spec.kind === "jetstream" ? JETSTREAM_OUTCOMES : CORE_OUTCOMES;
     for (const outcome of outcomes) {
-      children[outcome] = this.#set.handlerDuration.labels(spec.name, stream, outcome);
+      children[outcome] = this.#set.handlerDuration.child({ route: spec.name, stream, outcome });
     }
     let core: CoreOutcomes | undefined;
     if (spec.kind !== "jetstream") {
