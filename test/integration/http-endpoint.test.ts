@@ -74,33 +74,37 @@ describe("withHttpEndpoint", { timeout: 30_000 }, async () => {
 
   it("/readyz is 503 naming the route while it is starting, and 200 once it runs", async () => {
     const own = await startServer();
-    const c = await useConnection(own.url);
-    const stream = unique("HTTP");
-    const prefix = await makeStream(c, stream);
-    // A paused server: the route's stream and consumer checks wait, so it stays starting.
-    process.kill(own.pid as number, "SIGSTOP");
-    let run: ReturnType<typeof runBroker> | undefined;
     try {
-      run = runBroker(
-        c,
-        (b) =>
-          b.register(route("svc", async () => {}, withStream(stream), withSubject(`${prefix}.a`))),
-        withHttpEndpoint(LOCAL),
-      );
+      const c = await useConnection(own.url);
+      const stream = unique("HTTP");
+      const prefix = await makeStream(c, stream);
+      // A paused server: the route's stream and consumer checks wait, so it stays starting.
+      process.kill(own.pid as number, "SIGSTOP");
+      let run: ReturnType<typeof runBroker>;
+      try {
+        run = runBroker(
+          c,
+          (b) =>
+            b.register(
+              route("svc", async () => {}, withStream(stream), withSubject(`${prefix}.a`)),
+            ),
+          withHttpEndpoint(LOCAL),
+        );
+        const starting = await get(`${await baseUrl(run.broker)}/readyz`);
+        assert.equal(starting.status, 503);
+        const body = JSON.parse(starting.body) as { ready: boolean; notReady: string[] };
+        assert.equal(body.ready, false);
+        assert.ok(body.notReady.includes('route "svc" is starting'), starting.body);
+      } finally {
+        process.kill(own.pid as number, "SIGCONT");
+      }
+      await run.broker.started();
       const url = await baseUrl(run.broker);
-      const starting = await get(`${url}/readyz`);
-      assert.equal(starting.status, 503);
-      const body = JSON.parse(starting.body) as { ready: boolean; notReady: string[] };
-      assert.equal(body.ready, false);
-      assert.ok(body.notReady.includes('route "svc" is starting'), starting.body);
+      await until(async () => (await get(`${url}/readyz`)).status === 200);
+      await run.stop();
     } finally {
-      process.kill(own.pid as number, "SIGCONT");
+      await own.stop();
     }
-    await run.broker.started();
-    const url = await baseUrl(run.broker);
-    await until(async () => (await get(`${url}/readyz`)).status === 200);
-    await run.stop();
-    await own.stop();
   });
 
   it("/readyz is 503 after the connection drops and 200 again once it is back; /metrics counts the reconnect", async () => {
