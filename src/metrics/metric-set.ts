@@ -45,7 +45,8 @@ export class MetricSet {
   readonly publishDuplicates: Counter<"kind">;
   readonly publishFailures: Counter<"kind">;
   readonly publishDuration: Histogram<"kind">;
-  readonly #all: readonly Metric[];
+  /** By the name registered (an OpenMetrics registry renames counters in place when scraped). */
+  readonly #all: ReadonlyMap<string, Metric>;
   readonly #live = new Set<MetricsSource>();
   /** Counters of brokers that stopped, by metric name. */
   readonly #retired = new Map<string, Series>([
@@ -106,7 +107,7 @@ export class MetricSet {
       buckets: [...PUBLISH_BUCKETS],
       registers,
     });
-    this.#all = [
+    const all: Metric[] = [
       this.handlerDuration.asMetric(),
       this.publishes,
       this.publishDuplicates,
@@ -156,10 +157,12 @@ export class MetricSet {
       ),
       counter(MetricName.reconnects, "Times the NATS connection was re-established.", []),
     ];
+    // Names read now, before any scrape of an OpenMetrics registry renamed a counter.
+    this.#all = new Map(all.map((m) => [(m as unknown as { name: string }).name, m]));
   }
 
   /** Every metric of the set, to check the registry still holds them. */
-  metrics(): readonly Metric[] {
+  metrics(): ReadonlyMap<string, Metric> {
     return this.#all;
   }
 
@@ -258,19 +261,20 @@ export function metricSetFor(registry: Registry, option: string): MetricSet {
     sets.set(registry, set);
     return set;
   }
-  const foreign = set.metrics().filter((m) => {
-    const held = registry.getSingleMetric(metricName(m));
+  const mine = [...set.metrics()];
+  const foreign = mine.filter(([name, m]) => {
+    const held = registry.getSingleMetric(name);
     return held !== undefined && held !== m;
   });
-  if (foreign.length > 0) throw nameTaken(option, foreign.map(metricName));
-  for (const m of set.metrics()) {
-    if (registry.getSingleMetric(metricName(m)) === undefined) registry.registerMetric(m);
+  if (foreign.length > 0)
+    throw nameTaken(
+      option,
+      foreign.map(([name]) => name),
+    );
+  for (const [name, m] of mine) {
+    if (registry.getSingleMetric(name) === undefined) registry.registerMetric(m);
   }
   return set;
-}
-
-function metricName(m: Metric): string {
-  return (m as unknown as { name: string }).name;
 }
 
 function nameTaken(option: string, names: readonly string[]): Error {

@@ -144,3 +144,17 @@ describe("withHttpEndpoint options", () => {
     );
   });
 });
+
+describe("withMetrics on an OpenMetrics registry", () => {
+  it("shares the registry after a scrape renamed its counters", async () => {
+    const registry = new Registry();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    broker(withMetrics({ registry }));
+    const text = await registry.metrics();
+    assert.match(text, /# TYPE jetroute_publishes counter/);
+    assert.doesNotThrow(() => broker(withMetrics({ registry })));
+    const again = await registry.metrics();
+    assert.equal(again.match(/# TYPE jetroute_publishes counter/g)?.length, 1, "registered once");
+    assert.match(again, /jetroute_publishes_total\{kind="core"\} 0/);
+  });
+});
