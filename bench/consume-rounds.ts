@@ -1,6 +1,7 @@
 import { AckPolicy, type ConsumerMessages } from "@nats-io/jetstream";
 import {
   Broker,
+  type BrokerOption,
   route,
   withConcurrency,
   withConnection,
@@ -26,6 +27,8 @@ export interface ConsumeRound {
   readonly maxAckPending?: number;
   /** The handler's work, the same on both sides. */
   readonly work: () => Promise<void>;
+  /** More options for the jetroute side's Broker (e.g. withMetrics). @default none */
+  readonly brokerOptions?: readonly BrokerOption[];
 }
 
 /**
@@ -63,7 +66,11 @@ export async function rawFinish(ctx: BenchContext, r: ConsumeRound, started: num
 export async function jetrouteConsume(ctx: BenchContext, r: ConsumeRound) {
   const all = signalled();
   let count = 0;
-  const broker = new Broker(withConnection(ctx.conn), withShutdownTimeout("5s")).register(
+  const broker = new Broker(
+    withConnection(ctx.conn),
+    withShutdownTimeout("5s"),
+    ...(r.brokerOptions ?? []),
+  ).register(
     route(
       r.durable,
       async () => {
@@ -87,5 +94,5 @@ export async function jetrouteConsume(ctx: BenchContext, r: ConsumeRound) {
   stop.abort();
   await running;
   await verifyAllAcked(ctx, r.stream, r.durable, r.messages);
-  return { messages: r.messages, ms };
+  return { messages: r.messages, ms, broker };
 }

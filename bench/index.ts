@@ -8,6 +8,7 @@ import { startServer, type TestServer } from "../src/testing/index.js";
 import { consumeMeasure } from "./measures/consume.js";
 import { measure as fanout } from "./measures/fanout.js";
 import { measure as ioBound } from "./measures/io-bound.js";
+import { metricsMeasure } from "./measures/metrics.js";
 import { measure as poisonFlood } from "./measures/poison-flood.js";
 import { measure as publish } from "./measures/publish.js";
 import { measure as replay } from "./measures/replay.js";
@@ -23,6 +24,8 @@ const MEASURES: readonly Measure[] = [
   publish,
   consumeMeasure(1),
   consumeMeasure(16),
+  metricsMeasure(1),
+  metricsMeasure(16),
   ioBound,
   poisonFlood,
   requestReply,

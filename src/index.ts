@@ -31,7 +31,9 @@ export type {
   RouteHealth,
   RouteState,
 } from "./health/index.js";
+export * from "./http/index.js";
 export * from "./logger/index.js";
+export * from "./metrics/index.js";
 export type { StartAt, StreamPosition } from "./position/index.js";
 export * from "./producer/index.js";
 export * from "./replay/index.js";

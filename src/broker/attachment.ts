@@ -1,3 +1,4 @@
+import type { Registry } from "prom-client";
 import type { Connection } from "../conn/types.js";
 import type { BrokerHealth, BrokerState } from "../health/index.js";
 import type { Logger } from "../logger/index.js";
@@ -17,6 +18,8 @@ export interface BrokerView {
   stats(): Readonly<Record<string, RouteStats>>;
   /** The registered routes' specs, in order. */
   routes(): readonly RouteSpec[];
+  /** The registry of `withMetrics`; undefined when metrics are off. */
+  readonly metricsRegistry: Registry | undefined;
 }
 
 /** A started attachment; `stop` releases everything it holds (sockets, subscriptions, timers). */

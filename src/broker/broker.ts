@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import type { Registry } from "prom-client";
 import {
   ErrBrokerRunning,
   ErrBrokerStopped,
@@ -11,6 +12,7 @@ import {
   type RouteHealth,
   RouteTracker,
 } from "../health/index.js";
+import type { HttpAddress } from "../http/types.js";
 import type { Logger } from "../logger/index.js";
 import { observerFor } from "../observe/index.js";
 import { buildRouteSpec, type Route, validateRouteSet } from "../router/index.js";
@@ -137,6 +139,23 @@ export class Broker {
   }
 
   /**
+   * The prom-client registry jetroute's metrics are in: the one given to `withMetrics`, or the
+   * broker's own. Undefined without `withMetrics`.
+   * @example const text = await broker.metricsRegistry()?.metrics();
+   */
+  metricsRegistry(): Registry | undefined {
+    return this.#settings.metricsRegistry;
+  }
+
+  /**
+   * Where `withHttpEndpoint` listens (`{ host, port, url }`) while `run()` runs; undefined
+   * before it listens, after it closed, and without `withHttpEndpoint`.
+   */
+  httpAddress(): HttpAddress | undefined {
+    return this.#settings.httpEndpoint?.address();
+  }
+
+  /**
    * Resolves once every route is consuming (consumer ready, subscription open). Rejects with
    * `run`'s error if it fails before that, or with ErrBrokerStopped (`ERR_BROKER_STOPPED`) if
    * the broker was stopped before every route started.
@@ -200,6 +219,7 @@ export class Broker {
       health: () => this.health(),
       stats: () => this.stats(),
       routes: () => this.routes(),
+      metricsRegistry: this.#settings.metricsRegistry,
     };
     const started: AttachmentHandle[] = [];
     for (const a of this.#settings.attachments) {

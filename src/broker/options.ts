@@ -1,10 +1,12 @@
+import type { Registry } from "prom-client";
 import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
 import { type Duration, toTimerMillis } from "../duration/index.js";
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import type { HttpAddressSource } from "../http/types.js";
 import { type Logger, silentLogger } from "../logger/index.js";
 import type { Instrument } from "../observe/index.js";
-import { createProducer } from "../producer/index.js";
+import { createProducer, type ProducerOption } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware } from "../router/types.js";
 import { resolveTracing, tracingInstrument, withTracerSource } from "../tracing/index.js";
@@ -24,6 +26,12 @@ export interface BrokerDraft {
   attachments: BrokerAttachment[];
   /** `withTracing(...)`: on (the global OpenTelemetry API) unless set to false. */
   tracing?: unknown;
+  /** Options for the default producer (publish metrics), added by capability options. */
+  producerOptions: ProducerOption[];
+  /** Set by withMetrics: the registry `/metrics` serves and `broker.metricsRegistry()` returns. */
+  metricsRegistry?: Registry;
+  /** Set by withHttpEndpoint: what `broker.httpAddress()` reads. */
+  httpEndpoint?: HttpAddressSource;
 }
 
 /** Configures a {@link Broker}: `new Broker(withConnection(conn), withShutdownTimeout("10s"))`. */
@@ -39,6 +47,8 @@ export interface BrokerSettings {
   readonly healthIntervalMs: number;
   readonly instruments: readonly Instrument[];
   readonly attachments: readonly BrokerAttachment[];
+  readonly metricsRegistry: Registry | undefined;
+  readonly httpEndpoint: HttpAddressSource | undefined;
 }
 
 /** The connection every route runs on (from `connect()`). Required: without it the constructor throws ErrConnectionRequired. */
@@ -95,7 +105,12 @@ const MIN_HEALTH_INTERVAL_MS = 100;
 
 /** Applies defaults, then options, then validates everything once. */
 export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerSettings {
-  const draft: BrokerDraft = { middleware: [], instruments: [], attachments: [] };
+  const draft: BrokerDraft = {
+    middleware: [],
+    instruments: [],
+    attachments: [],
+    producerOptions: [],
+  };
   options.forEach((option, i) => {
     if (typeof option !== "function") {
       throw new ErrInvalidOption(
@@ -120,11 +135,13 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
     middleware: Object.freeze(checkMiddleware(draft.middleware)),
     producer:
       draft.producer === undefined
-        ? createProducer(conn, withTracerSource(tracing))
+        ? createProducer(conn, withTracerSource(tracing), ...draft.producerOptions)
         : checkProducer(draft.producer),
     healthIntervalMs: checkHealthInterval(draft.healthInterval ?? DEFAULT_HEALTH_INTERVAL),
     instruments: Object.freeze([...instruments]),
     attachments: Object.freeze([...draft.attachments]),
+    metricsRegistry: draft.metricsRegistry,
+    httpEndpoint: draft.httpEndpoint,
   });
 }
 

@@ -51,6 +51,9 @@ export const ErrorCode = {
   ConnectionRequired: "ERR_CONNECTION_REQUIRED",
   // service discovery
   ServiceDiscoveryFailed: "ERR_SERVICE_DISCOVERY_FAILED",
+  // http endpoint
+  /** `withHttpEndpoint`: the server could not listen (port in use, no permission, no such address). */
+  HttpListen: "ERR_HTTP_LISTEN",
   // replay
   DurableRunning: "ERR_DURABLE_RUNNING",
   ConsumerNotFound: "ERR_CONSUMER_NOT_FOUND",

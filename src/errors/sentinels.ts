@@ -107,6 +107,12 @@ export const ErrDeadLetterNotFound = defineSentinel(
   ErrorCode.DeadLetterNotFound,
   "ErrDeadLetterNotFound",
 );
+/**
+ * `withHttpEndpoint`: the HTTP server could not listen on its port (in use, a privileged port,
+ * an address this machine does not have); `run()` rejects with it before any route starts. The
+ * message names the port and the fix; `cause` is Node's error (`code` `EADDRINUSE`, `EACCES`, ...).
+ */
+export const ErrHttpListen = defineSentinel(ErrorCode.HttpListen, "ErrHttpListen");
 export const ErrNatsServerMissing = defineSentinel(
   ErrorCode.NatsServerMissing,
   "ErrNatsServerMissing",

@@ -18,6 +18,8 @@ export interface ProducerDraft {
   backoffMax?: unknown;
   timeout?: unknown;
   onPublish?: unknown;
+  /** Hooks that jetroute's own options add (publish metrics), called before `onPublish`. */
+  observers?: unknown[];
   logger?: unknown;
   /** `withTracing(...)`: the same option as the Broker's. */
   tracing?: unknown;
@@ -152,6 +154,10 @@ export function resolveProducerSettings(
   if (d.onPublish !== undefined && typeof d.onPublish !== "function") {
     throw new ErrInvalidOption(invalidValueMessage("withOnPublish", d.onPublish, "a function"));
   }
+  const hooks = [...(d.observers ?? []), ...(d.onPublish === undefined ? [] : [d.onPublish])];
+  if (hooks.some((h) => typeof h !== "function")) {
+    throw new ErrInvalidOption(invalidValueMessage("publish observer", d.observers, "functions"));
+  }
   if (d.logger !== undefined && !isLogger(d.logger)) {
     throw new ErrInvalidOption(
       invalidValueMessage(
@@ -167,10 +173,20 @@ export function resolveProducerSettings(
     backoffInitialMs,
     backoffMaxMs,
     timeoutMs,
-    onPublish: d.onPublish as PublishHook | undefined,
+    onPublish: chainHooks(hooks as PublishHook[]),
     logger: d.logger as Logger | undefined,
     tracing: resolveTracing(d.tracing),
   });
+}
+
+/** One hook calling every hook in order; the last one's promise is the one the producer watches. */
+function chainHooks(hooks: readonly PublishHook[]): PublishHook | undefined {
+  if (hooks.length <= 1) return hooks[0];
+  const last = hooks.length - 1;
+  return (event) => {
+    for (let i = 0; i < last; i++) (hooks[i] as PublishHook)(event);
+    return (hooks[last] as PublishHook)(event);
+  };
 }
 
 /** True for anything with a codec's shape; used to check `withCodec` and per-call codecs. */

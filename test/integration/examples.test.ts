@@ -48,6 +48,48 @@ function runExample(file: string, natsUrl: string | undefined): Promise<Finished
   });
 }
 
+/**
+ * Starts an example that serves until SIGTERM; `whileServing` runs once stdout printed a line
+ * matching `ready` (given its match), then the example gets SIGTERM and must exit by itself.
+ */
+function serveExample(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  whileServing: (m: RegExpExecArray) => Promise<void>,
+): Promise<Finished> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info", ...env };
+  delete childEnv.NODE_TEST_CONTEXT;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", file], {
+      env: childEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: KILL_AFTER_MS,
+      killSignal: "SIGKILL",
+    });
+    let stdout = "";
+    let stderr = "";
+    let checked: Promise<void> | undefined;
+    child.stdout.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+      const m = ready.exec(stdout);
+      if (m === null || checked !== undefined) return;
+      checked = whileServing(m).finally(() => child.kill("SIGTERM"));
+    });
+    child.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (checked === undefined) {
+        resolve({ code, stdout, stderr });
+        return;
+      }
+      checked.then(() => resolve({ code, stdout, stderr }), reject);
+    });
+  });
+}
+
 /** The pino JSON lines of an example's output. */
 function logLines(stdout: string): Array<Record<string, unknown>> {
   return stdout
@@ -168,6 +210,37 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
     );
     assert.match(run.stdout, /^durable "billing" now has ack_policy explicit$/m);
     assert.match(run.stdout, /^charged 5 of 5 orders after re-creating the durable$/m);
+  });
+
+  it("the observability example serves /healthz, /readyz and /metrics with this run's counts until SIGTERM", async () => {
+    const got: Record<string, { status: number; body: string }> = {};
+    const run = await serveExample(
+      "examples/observability/main.ts",
+      { NATS_URL: server.url, PORT: "0" },
+      /serving on (http:\/\/\S+) /,
+      async (m) => {
+        for (const path of ["/healthz", "/readyz", "/metrics"]) {
+          const res = await fetch(`${m[1]}${path}`);
+          got[path] = { status: res.status, body: await res.text() };
+        }
+      },
+    );
+    assertExitedCleanly(run);
+    assert.equal(got["/healthz"]?.status, 200);
+    assert.equal(got["/readyz"]?.status, 200, got["/readyz"]?.body);
+    assert.equal(got["/metrics"]?.status, 200);
+    const settled = (outcome: string) =>
+      `jetroute_messages_settled_total{route="orders",stream="OBSERVABILITY",outcome="${outcome}"}`;
+    for (const [outcome, n] of [
+      ["acked", 4],
+      ["retried", 1],
+      ["dead_lettered", 1],
+    ] as const) {
+      assert.ok(got["/metrics"]?.body.includes(`${settled(outcome)} ${n}\n`), outcome);
+      assert.ok(run.stdout.includes(`  ${settled(outcome)} ${n}\n`), outcome);
+    }
+    assert.match(run.stdout, /^readiness: http:\/\/127\.0\.0\.1:\d+\/readyz$/m);
+    assert.match(run.stdout, /^observability: drained, endpoint closed$/m);
   });
 
   it("the replay example rebuilds its total through the route without moving the live durable, then rewinds the durable", async () => {
