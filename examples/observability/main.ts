@@ -1,5 +1,6 @@
-// An observable service: a Broker with Prometheus metrics (withMetrics) and an HTTP endpoint
-// (withHttpEndpoint) for Kubernetes probes and a Prometheus scrape. It publishes a few orders
+// An observable service: a Broker with Prometheus metrics (withMetrics), an HTTP endpoint
+// (withHttpEndpoint) for Kubernetes probes and a Prometheus scrape, and OpenTelemetry traces
+// (an SDK registered first; jetroute traces through the global API). It publishes a few orders
 // (one fails once and is retried, one is rejected and dead-lettered), prints where to look and
 // the counters a scrape sees, then keeps serving until Ctrl-C / SIGTERM, when it drains, closes
 // the endpoint and exits.
@@ -11,6 +12,7 @@ import {
   Broker,
   connect,
   createLogger,
+  createProducer,
   ensureStream,
   fixed,
   reject,
@@ -30,6 +32,7 @@ import {
   withSubjects,
 } from "../../src/index.js";
 import { natsForExample, shutdownSignal } from "../shared/nats.js";
+import { startTracing } from "./tracing.js";
 
 const STREAM = "OBSERVABILITY";
 const SUBJECT = "observability.orders";
@@ -37,6 +40,8 @@ const DLQ = "observability.dlq";
 /** What a scrape of this run should count: 5 orders, one retried once, one dead-lettered. */
 const ORDERS = ["o1", "o2", "flaky", "o3", "poison"];
 
+// Register the OpenTelemetry SDK before anything publishes or consumes (tracing.ts).
+const spans = startTracing();
 const signal = shutdownSignal();
 const port = Number(process.env.PORT ?? 9464);
 const log = createLogger({ base: { service: "observability" } });
@@ -73,8 +78,9 @@ try {
   const address = broker.httpAddress();
   if (address === undefined) throw new Error("the HTTP endpoint is not listening");
 
-  // The broker's default producer is counted too (jetroute_publishes_total{kind="jetstream"}).
-  for (const id of ORDERS) await conn.jetstream.publish(SUBJECT, JSON.stringify({ id }));
+  // Each publish starts a trace: a "send" span whose context travels in the message headers.
+  const producer = createProducer(conn);
+  for (const id of ORDERS) await producer.publishJetStream(SUBJECT, { id }, { msgId: id });
   const stats = () => broker.stats().orders;
   while (!signal.aborted) {
     const s = stats();
@@ -89,6 +95,8 @@ try {
       console.log(`  ${line}`);
     }
   }
+  console.log("traces (one per order: the publisher's send span, the route's process spans):");
+  for (const line of spans.describe()) console.log(`  ${line}`);
   console.log(`liveness:  ${address.url}/healthz`);
   console.log(`readiness: ${address.url}/readyz`);
   console.log(`metrics:   ${address.url}/metrics`);

@@ -240,6 +240,15 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
       assert.ok(run.stdout.includes(`  ${settled(outcome)} ${n}\n`), outcome);
     }
     assert.match(run.stdout, /^readiness: http:\/\/127\.0\.0\.1:\d+\/readyz$/m);
+    // one trace per order, the publisher's send span first; "flaky" ran twice, "poison" once
+    assert.match(
+      run.stdout,
+      /^ {2}trace \w{8}…: send observability\.orders -> process observability\.orders \(retried\) -> process observability\.orders \(acked\)$/m,
+    );
+    assert.match(
+      run.stdout,
+      /^ {2}trace \w{8}…: send observability\.orders -> process observability\.orders \(dead_lettered\)$/m,
+    );
     assert.match(run.stdout, /^observability: drained, endpoint closed$/m);
   });
 
