@@ -314,8 +314,8 @@ export class JetStreamEngine {
         s = decideSettlement(result, m.deliveryCount, this.#spec, log);
       }
       if (m.phase === "settled") {
-        // Abandoned at shutdown: the server redelivers it.
-        obs?.settled("released");
+        // Abandoned at shutdown: the server redelivers it after ack wait.
+        obs?.settled("abandoned");
         return;
       }
       // The DLQ round trip does not need the worker.

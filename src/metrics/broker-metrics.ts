@@ -11,7 +11,7 @@ import type { RouteSpec } from "../router/types.js";
 import type { Buckets } from "./histogram.js";
 import type { MetricSet, MetricsSource, RouteCounts } from "./metric-set.js";
 
-const JETSTREAM_OUTCOMES = ["acked", "retried", "dead_lettered", "released"] as const;
+const JETSTREAM_OUTCOMES = ["acked", "retried", "dead_lettered", "released", "abandoned"] as const;
 const CORE_OUTCOMES = ["ok", "error"] as const;
 
 type Child = Buckets;
@@ -87,16 +87,23 @@ class BrokerSource implements MetricsSource {
     return Object.entries(this.#view.stats()).map(([route, s]): RouteCounts => {
       const stream = this.streamOf(route);
       if ("held" in s) {
+        // Every delivery ends in exactly one of these, so once nothing is held they add up to
+        // `received`: skipped ones were acked (a replay, a redrive for another durable) or
+        // ignored (a second copy of a message still running) without running the handler.
         const settled = {
           acked: s.acked,
           retried: s.nakd,
           dead_lettered: s.deadLettered,
           released: s.released,
+          skipped: s.replaysSkipped + s.duplicatesSkipped + s.redrivesSkipped,
+          abandoned: s.abandoned,
         };
         return { route, stream, received: s.received, settled };
       }
       const core = this.#core.get(route) ?? { ok: 0, error: 0 };
-      return { route, stream, received: s.received, settled: { ok: core.ok, error: core.error } };
+      // dropped: shed at overload (a request got a 503) or a request with no reply subject.
+      const settled = { ok: core.ok, error: core.error, dropped: s.dropped + s.noReply };
+      return { route, stream, received: s.received, settled };
     });
   }
 }

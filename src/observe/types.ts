@@ -18,10 +18,19 @@ export interface ObservedMessage {
 /**
  * What became of a handled message. JetStream routes: `acked`, `retried` (nak with a delay,
  * a failed dead-letter store included), `dead_lettered` (terminated, copied to the DLQ when the
- * route has one), `released` (bare nak: interrupted by shutdown). Core routes: `ok`, or `error`
- * (the handler failed, or a request route answered with an error reply).
+ * route has one), `released` (bare nak: interrupted by shutdown), `abandoned` (the handler
+ * returned after the shutdown gave up on it: nothing was sent, the server redelivers after ack
+ * wait). Core routes: `ok`, or `error` (the handler failed, or a request route answered with an
+ * error reply).
  */
-export type MessageOutcome = "acked" | "retried" | "dead_lettered" | "released" | "ok" | "error";
+export type MessageOutcome =
+  | "acked"
+  | "retried"
+  | "dead_lettered"
+  | "released"
+  | "abandoned"
+  | "ok"
+  | "error";
 
 /** Why an outcome happened, where there is something to say. */
 export interface OutcomeDetail {

@@ -15,6 +15,7 @@ import {
   withFanOut,
   withHealthInterval,
   withMaxDeliver,
+  withMaxPending,
   withMetrics,
   withOnPublish,
   withPrefetch,
@@ -22,6 +23,7 @@ import {
   withPublishRetries,
   withRequestReply,
   withRetryBackoff,
+  withShutdownTimeout,
   withStream,
   withSubject,
 } from "../../src/index.js";
@@ -117,6 +119,96 @@ describe("withMetrics", { timeout: 30_000 }, async () => {
     // A stopped broker's gauges go; its counters stay.
     assert.equal(sample(stopped, "jetroute_route_running", { route: "svc" }), undefined);
     assert.equal(sample(stopped, "jetroute_messages_in_flight", svc), undefined);
+  });
+
+  it("counts a handler that outlives the shutdown as abandoned, so the outcomes add up to received", async () => {
+    const stream = unique("METRICS");
+    const prefix = await makeStream(conn, stream);
+    const registry = new Registry();
+    const release = gate();
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          // Ignores ctx.signal: the shutdown abandons it (PULL.abandonAfterMs after the grace).
+          route("stubborn", () => release.promise, withStream(stream), withSubject(`${prefix}.a`)),
+        ),
+      withMetrics({ registry }),
+      withShutdownTimeout("50ms"),
+    );
+    await run.broker.started();
+    await conn.jetstream.publish(`${prefix}.a`, "x");
+    await until(() => jsStats(run.broker, "stubborn").inFlight === 1);
+    await run.stop();
+    const labels = { route: "stubborn", stream };
+    const settled = (text: string, outcome: string) =>
+      sample(text, "jetroute_messages_settled_total", { ...labels, outcome });
+    const stopped = await registry.metrics();
+    assert.equal(sample(stopped, "jetroute_messages_received_total", labels), 1);
+    assert.equal(settled(stopped, "abandoned"), 1);
+    assert.equal(settled(stopped, "released"), 0);
+    // When the abandoned handler finally returns, its time is recorded under the same outcome.
+    release.open();
+    await until(
+      async () =>
+        sample(await registry.metrics(), "jetroute_handler_duration_seconds_count", {
+          ...labels,
+          outcome: "abandoned",
+        }) === 1,
+    );
+  });
+
+  it("counts requests shed at overload as dropped, so a core route's outcomes add up to received", async () => {
+    const subject = unique("metrics.svc");
+    const registry = new Registry();
+    const release = gate();
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          route(
+            "svc",
+            async () => {
+              await release.promise;
+              return { ok: true };
+            },
+            withSubject(subject),
+            withRequestReply(),
+            withConcurrency(1),
+            withMaxPending(1),
+          ),
+        ),
+      withMetrics({ registry }),
+    );
+    await run.broker.started();
+    const producer = createProducer(conn);
+    const requests = Array.from({ length: 6 }, () =>
+      producer.request(subject, {}, { timeoutMs: 5_000 }).then(
+        () => "ok",
+        () => "refused",
+      ),
+    );
+    await until(() => {
+      const s = run.broker.stats().svc;
+      return s !== undefined && "dropped" in s && s.dropped === 4;
+    });
+    release.open();
+    assert.deepEqual((await Promise.all(requests)).sort(), [
+      "ok",
+      "ok",
+      "refused",
+      "refused",
+      "refused",
+      "refused",
+    ]);
+    const text = await registry.metrics();
+    const labels = { route: "svc", stream: "" };
+    const settled = (outcome: string) =>
+      sample(text, "jetroute_messages_settled_total", { ...labels, outcome });
+    assert.equal(sample(text, "jetroute_messages_received_total", labels), 6);
+    assert.equal(settled("ok"), 2);
+    assert.equal(settled("dropped"), 4);
+    assert.equal(settled("error"), 0);
   });
 
   it("reports the durable's lag as consumer info's num_pending after publishing N without consuming", async () => {
