@@ -61,14 +61,24 @@ export function replyForError(err: unknown): Reply {
  * body. Returns false when the reply could not be sent (no reply subject, connection closed).
  */
 export function sendReply(msg: Msg, reply: Reply): boolean {
+  return trySendReply(msg, reply) === undefined;
+}
+
+/** Like {@link sendReply}, returning why the reply could not be sent (undefined when it was). */
+export function trySendReply(msg: Msg, reply: Reply): unknown {
   try {
-    if (reply.kind === "data") return msg.respond(reply.data);
-    const h = natsHeaders();
-    // Header values may not contain CR/LF; an error message with newlines would fail the send.
-    h.set(SERVICE_ERROR_HEADER, reply.description.replace(/[\r\n]+/g, " ") || "error");
-    h.set(SERVICE_ERROR_CODE_HEADER, String(reply.code));
-    return msg.respond(EMPTY, { headers: h });
-  } catch {
-    return false;
+    let sent: boolean;
+    if (reply.kind === "data") {
+      sent = msg.respond(reply.data);
+    } else {
+      const h = natsHeaders();
+      // Header values may not contain CR/LF; an error message with newlines would fail the send.
+      h.set(SERVICE_ERROR_HEADER, reply.description.replace(/[\r\n]+/g, " ") || "error");
+      h.set(SERVICE_ERROR_CODE_HEADER, String(reply.code));
+      sent = msg.respond(EMPTY, { headers: h });
+    }
+    return sent ? undefined : new Error("no reply subject");
+  } catch (err) {
+    return err;
   }
 }

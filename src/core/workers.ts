@@ -1,4 +1,5 @@
 import type { Msg } from "@nats-io/nats-core";
+import { causeText } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { fromCoreMsg } from "../message/index.js";
 import type { MessageObservation } from "../observe/index.js";
@@ -7,7 +8,7 @@ import { type HandlerResult, RETURNED_NOTHING } from "../runtime/index.js";
 import { arrivalNow } from "./clock.js";
 import { observed, observeResult } from "./observed.js";
 import { PendingQueue } from "./pending.js";
-import { type Reply, sendReply } from "./reply.js";
+import { errorReply, type Reply, ReplyCode, sendReply, trySendReply } from "./reply.js";
 import { handleResult, type ResultScope } from "./result.js";
 
 type Settle = (worker: Worker, outcome: unknown, threw: boolean) => void;
@@ -21,7 +22,8 @@ class Worker {
   /** The message being handled; undefined while the worker is idle. */
   raw: Msg | undefined = undefined;
   msg: Message | undefined = undefined;
-  answered = false;
+  /** The reply sent for the request (its error reply when that failed); undefined until then. */
+  answered: Reply | undefined = undefined;
   /** The message's observation (metrics, traces), when the route is observed. */
   obs: MessageObservation | undefined = undefined;
   readonly onReturn: (value: unknown) => void;
@@ -111,7 +113,7 @@ export class CoreWorkers {
   #start(worker: Worker, raw: Msg, msg: Message): void {
     worker.raw = raw;
     worker.msg = msg;
-    worker.answered = false;
+    worker.answered = undefined;
     const { runtime, ctx, stats, observer } = this.#scope;
     stats.inFlight++;
     let settled: Promise<unknown>;
@@ -163,7 +165,8 @@ export class CoreWorkers {
           ? handleResult(result, msg, scope)
           : undefined;
       if (this.#isRequest && reply !== undefined) this.#answer(worker, reply);
-      if (obs !== undefined) observeResult(obs, result, reply);
+      // What the caller got: a request answered at the end of the grace got a 503 then.
+      if (obs !== undefined) observeResult(obs, result, this.#isRequest ? worker.answered : reply);
     } catch (err) {
       // Handler errors are classified above and handleResult catches its own; a last guard,
       // which also keeps the promise `then` returned from ever rejecting.
@@ -180,12 +183,24 @@ export class CoreWorkers {
     if (--this.#busy === 0) this.onIdle?.();
   }
 
+  /**
+   * Sends `reply` unless the request was answered already. A reply the connection refuses (a
+   * body over the server's max_payload) is replaced by a 500 error reply, so the caller hears
+   * why instead of waiting for its timeout, and the request counts as failed.
+   */
   #answer(worker: Worker, reply: Reply): void {
     const raw = worker.raw;
-    if (worker.answered || raw === undefined) return;
-    worker.answered = true;
-    if (!sendReply(raw, reply)) {
-      this.#logger.warn({ subject: raw.subject }, "reply could not be sent");
-    }
+    if (worker.answered !== undefined || raw === undefined) return;
+    worker.answered = reply;
+    const failure = trySendReply(raw, reply);
+    if (failure === undefined) return;
+    this.#logger.warn({ subject: raw.subject, err: failure }, "reply could not be sent");
+    if (reply.kind !== "data") return;
+    const instead = errorReply(
+      ReplyCode.Internal,
+      `reply of ${reply.data.length} bytes could not be sent: ${causeText(failure)}`,
+    );
+    worker.answered = instead;
+    sendReply(raw, instead);
   }
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Registry } from "prom-client";
 import { ErrService } from "../../src/errors/index.js";
+import { withMetrics } from "../../src/metrics/index.js";
 import { createProducer } from "../../src/producer/index.js";
 import {
   reject,
@@ -14,6 +16,7 @@ import {
 } from "../../src/router/index.js";
 import { checkLeaksAfterAll } from "../helpers/index.js";
 import { gate, serve, startRoute, until, useCoreFixture } from "./core-support.js";
+import { sample } from "./metrics-support.js";
 
 checkLeaksAfterAll();
 
@@ -127,6 +130,31 @@ describe("request-reply routes", async () => {
     );
     const err = await serviceError(producer.request("svc.big", {}));
     assert.equal(err.serviceCode, 500);
+    await r.stop();
+  });
+
+  it("a reply larger than the server's max_payload answers 500 saying so instead of leaving the caller waiting", async () => {
+    const size = conn.nats.info?.max_payload ?? 1024 * 1024;
+    const registry = new Registry();
+    const r = await serve(
+      conn,
+      route(
+        "huge",
+        async () => new Uint8Array(size + 1),
+        withSubject("svc.huge"),
+        withRequestReply(),
+      ),
+      withMetrics({ registry }),
+    );
+    const err = await serviceError(producer.request("svc.huge", {}, { timeoutMs: 5_000 }));
+    assert.equal(err.serviceCode, 500);
+    assert.match(err.message, new RegExp(`reply of ${size + 1} bytes could not be sent`));
+    // Counted as what the caller got: an error, not a success.
+    const settled = (outcome: string) =>
+      sample(text, "jetroute_messages_settled_total", { route: "huge", stream: "", outcome });
+    const text = await registry.metrics();
+    assert.equal(settled("error"), 1);
+    assert.equal(settled("ok"), 0);
     await r.stop();
   });
 

@@ -20,7 +20,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { Broker, withConnection } from "../../src/broker/index.js";
+import { Broker, withConnection, withShutdownTimeout } from "../../src/broker/index.js";
 import { createProducer } from "../../src/producer/index.js";
 import {
   ack,
@@ -38,7 +38,7 @@ import {
   withSubject,
 } from "../../src/router/index.js";
 import { TraceAttribute as A, TraceEvent, withTracing } from "../../src/tracing/index.js";
-import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
+import { checkLeaksAfterAll, gate, useServer } from "../helpers/index.js";
 import { makeStream, runBroker, unique, until, useConnection } from "./engine-support.js";
 
 checkLeaksAfterAll();
@@ -383,6 +383,29 @@ describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
     assert.equal(failed.attributes[A.ErrorType], "404");
     assert.equal(failedSend.attributes[A.ReplyErrorCode], 404);
     assert.equal(failedSend.attributes[A.ErrorType], "ERR_SERVICE_ERROR");
+  });
+
+  it("records a request cut off by the shutdown with the 503 its caller got", async () => {
+    const prefix = unique("cut").toLowerCase();
+    const release = gate();
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          // Ignores ctx.signal: the grace ends and the caller is answered 503 "shutdown timeout".
+          route("slow", () => release.promise, withSubject(`${prefix}.q`), withRequestReply()),
+        ),
+      withShutdownTimeout("50ms"),
+    );
+    await run.broker.started();
+    const reply = createProducer(conn).request(`${prefix}.q`, {}, { timeoutMs: 5_000 });
+    await until(() => run.broker.stats().slow?.inFlight === 1);
+    await run.stop();
+    await assert.rejects(reply, /shutdown timeout/);
+    release.open(); // the handler returns late; what it would have answered was never sent
+    const span = only(await spansWhere(exporter, named(`process ${prefix}.q`), 1));
+    assert.equal(span.attributes[A.ReplyErrorCode], 503);
+    assert.equal(span.attributes[A.ReplyErrorDescription], "shutdown timeout");
   });
 
   it("creates no spans and injects nothing with withTracing(false)", async () => {
