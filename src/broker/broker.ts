@@ -253,7 +253,7 @@ export class Broker {
           producer,
           middleware,
           healthIntervalMs,
-          observer: observerFor(instruments, runner.spec),
+          observer: observerFor(instruments, runner.spec, logger.child({ route: name })),
           recordError: (err) => tracker.error(err),
           onStarted: () => {
             if (started) return;

@@ -110,6 +110,14 @@ class ProducerImpl implements Producer {
     this.#plainOpts = Object.freeze({ timeout: s.timeoutMs });
   }
 
+  /** Tracing fails open: a broken SDK costs a publish its span, logged once per producer. */
+  readonly #tracingFailed = (err: unknown): void => {
+    if (this.#tracingBroken) return;
+    this.#tracingBroken = true;
+    this.#logger.warn({ err }, "tracing failed; publishing without send spans while it fails");
+  };
+  #tracingBroken = false;
+
   publish(subject: string, payload: unknown, options?: PublishOptions): void {
     const started = this.#hook ? performance.now() : 0;
     let send: SendSpan | undefined;
@@ -122,7 +130,14 @@ class ProducerImpl implements Producer {
         headers = toMsgHdrs(options?.headers, false);
       } else {
         headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
-        send = SendSpan.start(this.#tracing as TracerSource, tracer, subject, headers, data.length);
+        send = SendSpan.tryStart(
+          this.#tracingFailed,
+          this.#tracing as TracerSource,
+          tracer,
+          subject,
+          headers,
+          data.length,
+        );
       }
       try {
         this.#nc.publish(subject, data, headers ? { headers } : undefined);
@@ -157,7 +172,15 @@ class ProducerImpl implements Producer {
         opts = this.#jsOptions(options ?? {});
         opts.headers ??= natsHeaders();
         const tracing = this.#tracing as TracerSource;
-        send = SendSpan.start(tracing, tracer, subject, opts.headers, data.length, opts.msgID);
+        send = SendSpan.tryStart(
+          this.#tracingFailed,
+          tracing,
+          tracer,
+          subject,
+          opts.headers,
+          data.length,
+          opts.msgID,
+        );
       }
       let ack: PublishAck;
       try {
@@ -199,7 +222,14 @@ class ProducerImpl implements Producer {
         headers = toMsgHdrs(options?.headers, false);
       } else {
         headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
-        send = SendSpan.start(this.#tracing as TracerSource, tracer, subject, headers, data.length);
+        send = SendSpan.tryStart(
+          this.#tracingFailed,
+          this.#tracing as TracerSource,
+          tracer,
+          subject,
+          headers,
+          data.length,
+        );
       }
       const timeout =
         options?.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);

@@ -80,18 +80,46 @@ export class SendSpan {
     return new SendSpan(span);
   }
 
-  /** A JetStream publish was stored (or found a duplicate). */
-  acked(ack: { readonly stream: string; readonly seq: number; readonly duplicate: boolean }): void {
-    this.#span.setAttributes({
-      [Attr.Stream]: ack.stream,
-      [Attr.StreamSequence]: ack.seq,
-      [Attr.Duplicate]: ack.duplicate,
-    });
-    this.#span.end();
+  /**
+   * {@link start}, failing open: a tracer or propagator that throws costs the publish its span
+   * (reported to `onError`), never the publish itself.
+   */
+  static tryStart(
+    onError: (err: unknown) => void,
+    ...args: Parameters<typeof SendSpan.start>
+  ): SendSpan | undefined {
+    try {
+      return SendSpan.start(...args);
+    } catch (err) {
+      onError(err);
+      return undefined;
+    }
   }
 
-  /** The publish settled: successfully without `error`. */
+  /** A JetStream publish was stored (or found a duplicate). Never throws. */
+  acked(ack: { readonly stream: string; readonly seq: number; readonly duplicate: boolean }): void {
+    try {
+      this.#span.setAttributes({
+        [Attr.Stream]: ack.stream,
+        [Attr.StreamSequence]: ack.seq,
+        [Attr.Duplicate]: ack.duplicate,
+      });
+      this.#span.end();
+    } catch {
+      // A broken SDK must not turn a stored message into a failed publish.
+    }
+  }
+
+  /** The publish settled: successfully without `error`. Never throws. */
   end(error?: unknown): void {
+    try {
+      this.#end(error);
+    } catch {
+      // As in acked(): the publish's result stands whatever the SDK does.
+    }
+  }
+
+  #end(error: unknown): void {
     const span = this.#span;
     if (error !== undefined) {
       if (error instanceof ErrService) {

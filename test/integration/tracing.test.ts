@@ -140,6 +140,48 @@ describe("traces with no OpenTelemetry SDK registered", { timeout: 30_000 }, asy
     assert.match(headers[0] ?? "", TRACEPARENT);
     await provider.shutdown();
   });
+
+  it("handles every message and publish when the propagator throws: tracing fails open", async () => {
+    const provider = new BasicTracerProvider();
+    const broken = new W3CTraceContextPropagator();
+    broken.extract = () => {
+      throw new Error("broken extract");
+    };
+    broken.inject = () => {
+      throw new Error("broken inject");
+    };
+    const tracing = withTracing({ tracerProvider: provider, propagator: broken });
+    const stream = unique("BROKEN");
+    const prefix = await makeStream(conn, stream);
+    const handled: number[] = [];
+    const run = runBroker(
+      conn,
+      (b) =>
+        b.register(
+          route(
+            "broken",
+            async (msg) => {
+              handled.push(msg.deliveryCount);
+            },
+            withStream(stream),
+            withSubject(`${prefix}.a`),
+          ),
+        ),
+      tracing,
+    );
+    await run.broker.started();
+    const producer = createProducer(conn, tracing);
+    // Headers on the messages, so the route's span has something to extract (and throws).
+    const headers = { "x-order": "1" };
+    const ack = await producer.publishJetStream(`${prefix}.a`, "one", { headers });
+    assert.equal(ack.duplicate, false);
+    producer.publish(`${prefix}.a`, "two", { headers });
+    await until(() => handled.length === 2);
+    await run.stop();
+    assert.deepEqual(handled, [1, 1]);
+    assert.ok(run.logger.lines.some((l) => /metrics or tracing failed/.test(String(l.msg))));
+    await provider.shutdown();
+  });
 });
 
 describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
@@ -398,10 +440,15 @@ describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
       withShutdownTimeout("50ms"),
     );
     await run.broker.started();
-    const reply = createProducer(conn).request(`${prefix}.q`, {}, { timeoutMs: 5_000 });
+    const reply = createProducer(conn)
+      .request(`${prefix}.q`, {}, { timeoutMs: 5_000 })
+      .then(
+        () => assert.fail("expected a 503"),
+        (err: unknown) => err,
+      );
     await until(() => run.broker.stats().slow?.inFlight === 1);
     await run.stop();
-    await assert.rejects(reply, /shutdown timeout/);
+    assert.match(String(await reply), /503: shutdown timeout/);
     release.open(); // the handler returns late; what it would have answered was never sent
     const span = only(await spansWhere(exporter, named(`process ${prefix}.q`), 1));
     assert.equal(span.attributes[A.ReplyErrorCode], 503);
