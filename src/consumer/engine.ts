@@ -287,6 +287,8 @@ export class JetStreamEngine {
     let obs: MessageObservation | undefined;
     let failure: unknown;
     try {
+      // Begun before the check below, so a message dead-lettered unhandled has its span too.
+      obs = this.#ctx.observer?.begin(observed(m));
       let s = beforeRun(this.#spec, m.deliveryCount);
       if (s === undefined) {
         const msg = fromJetStream(m);
@@ -297,7 +299,6 @@ export class JetStreamEngine {
           producer: this.#ctx.producer,
         };
         const rt = this.#runtime;
-        obs = this.#ctx.observer?.begin(observed(m));
         let result: HandlerResult;
         try {
           const returned =

@@ -142,8 +142,8 @@ class Timing implements MessageObservation {
   }
 
   settled(outcome: MessageOutcome): void {
-    const end = this.#end === 0 ? performance.now() : this.#end;
-    this.#route.children[outcome]?.observe((end - this.#start) / 1000);
+    // Only a handler that ran has a duration (a message dead-lettered unhandled has none).
+    if (this.#end !== 0) this.#route.children[outcome]?.observe((this.#end - this.#start) / 1000);
     const core = this.#route.core;
     if (core === undefined) return;
     if (outcome === "ok") core.ok++;

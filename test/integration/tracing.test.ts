@@ -21,6 +21,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { Broker, withConnection, withShutdownTimeout } from "../../src/broker/index.js";
+import { UNSETTLED_DELIVERY_ALLOWANCE } from "../../src/consumer/settle.js";
 import { createProducer } from "../../src/producer/index.js";
 import {
   ack,
@@ -30,6 +31,7 @@ import {
   route,
   withBackoff,
   withDLQ,
+  withDurable,
   withFanOut,
   withMaxDeliver,
   withQueueGroup,
@@ -332,6 +334,45 @@ describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
     assert.equal(second.attributes[A.Outcome], "dead_lettered");
     const dead = only(second.events.filter((e) => e.name === TraceEvent.DeadLetter));
     assert.match(String(dead.attributes?.[A.DeadLetterReason]), /database down/);
+  });
+
+  it("gives a message dead-lettered unhandled (its deliveries never settled) a span with the dead letter event", async () => {
+    const stream = unique("TRACE");
+    const prefix = await makeStream(conn, stream);
+    const subject = `${prefix}.crashy`;
+    let ran = 0;
+    const crashy = () =>
+      route(
+        "crashy",
+        async () => {
+          ran++;
+        },
+        withStream(stream),
+        withSubject(subject),
+        withDurable("crashy"),
+        withMaxDeliver(1),
+        withDLQ(`${prefix}.dlq`),
+      );
+    // Create the durable, then let a raw client take the message 6 times without settling it
+    // (what a process crashing in the handler each time leaves behind: nak'd here, for speed).
+    const first = runBroker(conn, (b) => b.register(crashy()));
+    await first.broker.started();
+    await first.stop();
+    await createProducer(conn).publishJetStream(subject, "poison");
+    const consumer = await conn.jetstream.consumers.get(stream, "crashy");
+    for (let i = 1; i <= UNSETTLED_DELIVERY_ALLOWANCE + 1; i++) {
+      const m = await consumer.next({ expires: 2_000 });
+      assert.equal(m?.info.deliveryCount, i);
+      m?.nak();
+    }
+    const run = runBroker(conn, (b) => b.register(crashy()));
+    const span = only(await spansWhere(exporter, named(`process ${subject}`), 1));
+    await run.stop();
+    assert.equal(ran, 0);
+    assert.equal(span.attributes[A.Outcome], "dead_lettered");
+    assert.equal(span.attributes[A.DeliveryCount], UNSETTLED_DELIVERY_ALLOWANCE + 2);
+    const dead = only(span.events.filter((e) => e.name === TraceEvent.DeadLetter));
+    assert.match(String(dead.attributes?.[A.DeadLetterReason]), /without settling/);
   });
 
   it("makes a publish inside a handler a child of the handler's process span", async () => {
