@@ -14,6 +14,7 @@ import {
   envelopePublishOptions,
   newEventId,
 } from "../../src/envelope/index.js";
+import { isIsoDateTime } from "../../src/envelope/wire.js";
 import {
   ErrDecode,
   ErrEncode,
@@ -272,6 +273,38 @@ describe("the wire form", () => {
     const e = envelope({ type: "t", producer: "p", payload: 1 });
     invalid(() => encodeEnvelope({ ...e, occurredAt: "now" }));
     assert.throws(() => encodeEnvelope({ ...e, payload: 1n }), ErrEncode);
+  });
+});
+
+describe("occurred_at", () => {
+  it("accepts ISO 8601 date-times with a zone whose date and time exist", () => {
+    for (const ok of [
+      "2026-12-01T09:30:00Z",
+      "2026-12-01T09:30:00.123456789Z",
+      "2026-12-01t09:30:00z",
+      "2028-02-29T00:00:00+05:30",
+      "2000-02-29T23:59:59-12:00",
+    ]) {
+      assert.equal(isIsoDateTime(ok), true, ok);
+    }
+    for (const bad of [
+      "2026-12-01",
+      "2026-12-01T09:30Z",
+      "2026-12-01T09:30:00",
+      "2026-02-29T00:00:00Z",
+      "1900-02-29T00:00:00Z",
+      "2026-04-31T00:00:00Z",
+      "2026-13-01T00:00:00Z",
+      "2026-00-10T00:00:00Z",
+      "2026-12-01T24:00:00Z",
+      "2026-12-01T09:60:00Z",
+      "2026-12-01T09:30:60Z",
+      "2026-12-01T09:30:00+24:00",
+      "2026-12-01T09:30:00+01:60",
+      " 2026-12-01T09:30:00Z",
+    ]) {
+      assert.equal(isIsoDateTime(bad), false, bad);
+    }
   });
 });
 
