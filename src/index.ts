@@ -21,6 +21,7 @@ export {
 export { type CoreRouteStats, ReplyCode } from "./core/index.js";
 export * from "./dlq/index.js";
 export * from "./duration/index.js";
+export * from "./envelope/index.js";
 export * from "./errors/index.js";
 export type {
   BrokerHealth,
@@ -39,6 +40,13 @@ export * from "./producer/index.js";
 export * from "./replay/index.js";
 export * from "./router/index.js";
 export type { HandlerResult } from "./runtime/index.js";
+export {
+  SCHEMA_ISSUES_HEADER_MAX_CHARS,
+  type SchemaIssue,
+  SchemaIssuesHeader,
+  type ValidatedHandler,
+  validated,
+} from "./schema/index.js";
 export * from "./service/index.js";
 export * from "./stream/index.js";
 export * from "./subject/index.js";

@@ -18,3 +18,4 @@ export {
   replay,
   resetDurable,
 } from "../replay/index.js";
+export { describeIssue } from "../schema/index.js";

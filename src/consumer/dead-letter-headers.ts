@@ -1,5 +1,6 @@
 import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import { encodeIssuesHeader, type SchemaIssue, SchemaIssuesHeader } from "../schema/issues.js";
 
 /** Headers jetroute adds to every dead letter, so it can be traced back and replayed. */
 export const DeadLetterHeader = {
@@ -20,6 +21,13 @@ export const DeadLetterHeader = {
   PayloadTruncated: "Jetroute-Payload-Truncated",
   /** Only when the original headers were left out too: how many header fields were dropped. */
   HeadersDropped: "Jetroute-Headers-Dropped",
+  /**
+   * Only on a payload that failed its schema or a malformed envelope: the validation issues, a
+   * one-line JSON array of `{ message, path? }` (ASCII, at most 2048 characters).
+   */
+  SchemaIssues: SchemaIssuesHeader.Issues,
+  /** Only when some issues did not fit in `Jetroute-Schema-Issues`: how many were left out. */
+  SchemaIssuesOmitted: SchemaIssuesHeader.Omitted,
 } as const;
 export type DeadLetterHeader = (typeof DeadLetterHeader)[keyof typeof DeadLetterHeader];
 
@@ -83,13 +91,16 @@ export function deadLetterMsgId(source: DeadLetterSource, spec: JetStreamRouteSp
  * The dead letter's headers: the original ones, minus `Nats-*` server directives (an
  * `Nats-Expected-Last-Sequence` copied over would make the DLQ publish fail; `Nats-Msg-Id` is
  * replaced by ours), plus the `Jetroute-*` trace headers. `fit` other than `whole` adds
- * `Jetroute-Payload-Truncated` (and, for `bare`, `Jetroute-Headers-Dropped`).
+ * `Jetroute-Payload-Truncated` (and, for `bare`, `Jetroute-Headers-Dropped`). `issues` add
+ * `Jetroute-Schema-Issues` (bounded, so it fits every fit) and, when some were left out,
+ * `Jetroute-Schema-Issues-Omitted`.
  */
 export function deadLetterHeaders(
   source: DeadLetterSource,
   spec: JetStreamRouteSpec,
   reason: string,
   fit: DeadLetterFit = "whole",
+  issues?: readonly SchemaIssue[],
 ): MsgHdrs {
   const h = natsHeaders();
   let dropped = 0;
@@ -118,5 +129,13 @@ export function deadLetterHeaders(
   h.set(DeadLetterHeader.Time, new Date().toISOString());
   if (fit !== "whole") h.set(DeadLetterHeader.PayloadTruncated, String(source.data.length));
   if (fit === "bare" && dropped > 0) h.set(DeadLetterHeader.HeadersDropped, String(dropped));
+  if (issues !== undefined && issues.length > 0) setIssueHeaders(h, issues);
   return h;
+}
+
+/** Writes `Jetroute-Schema-Issues` (and `-Omitted` when some did not fit) into `h`. */
+export function setIssueHeaders(h: MsgHdrs, issues: readonly SchemaIssue[]): void {
+  const { value, omitted } = encodeIssuesHeader(issues);
+  h.set(SchemaIssuesHeader.Issues, value);
+  if (omitted > 0) h.set(SchemaIssuesHeader.Omitted, String(omitted));
 }

@@ -2,6 +2,7 @@ import type { Connection } from "../conn/types.js";
 import { ErrDeadLetterFailed } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import type { SchemaIssue } from "../schema/issues.js";
 import {
   classifyDeadLetterFailure,
   type DeadLetterFailureKind,
@@ -53,11 +54,14 @@ const EMPTY = new Uint8Array(0);
  * - transient failure: `retry`;
  * - no stream for the DLQ subject, no permission, too large even bare, or no DLQ on the route:
  *   `failed` with ErrDeadLetterFailed naming route, DLQ subject, `stream:seq` and the fix.
+ *
+ * `issues` (a payload that failed its schema) go in `Jetroute-Schema-Issues`, in every fit.
  */
 export async function storeDeadLetter(
   source: DeadLetterSource,
   reason: string,
   deps: StoreDeadLetterDeps,
+  issues?: readonly SchemaIssue[],
 ): Promise<DeadLetterResult> {
   const { conn, spec, logger } = deps;
   const dlq = spec.dlq;
@@ -72,7 +76,7 @@ export async function storeDeadLetter(
     try {
       await conn.jetstream.publish(dlq, fit === "whole" ? source.data : EMPTY, {
         msgID,
-        headers: deadLetterHeaders(source, spec, reason, fit),
+        headers: deadLetterHeaders(source, spec, reason, fit, issues),
       });
     } catch (err) {
       const kind = await classifyDeadLetterFailure(err, () => dlqStreamExists(conn, dlq));

@@ -2,6 +2,7 @@ import { causeText } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec, Outcome } from "../router/types.js";
 import type { HandlerResult } from "../runtime/index.js";
+import type { SchemaIssue } from "../schema/issues.js";
 
 /** What the engine does with a message. */
 export type Settlement =
@@ -10,8 +11,16 @@ export type Settlement =
   | { readonly kind: "nak"; readonly delayMs: number }
   /** Hand back without a verdict (bare `nak`): the handler never ran or was stopped by shutdown. */
   | { readonly kind: "release" }
-  /** Copy to the DLQ (when the route has one), then terminate. */
-  | { readonly kind: "dead-letter"; readonly reason: string };
+  /**
+   * Copy to the DLQ (when the route has one), then terminate. `issues`: why the payload is
+   * invalid (a `reject()` with issues: `validated()`, `enveloped()`), stored in the dead
+   * letter's `Jetroute-Schema-Issues` header.
+   */
+  | {
+      readonly kind: "dead-letter";
+      readonly reason: string;
+      readonly issues?: readonly SchemaIssue[];
+    };
 
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;
@@ -76,7 +85,7 @@ export function backoffDelay(
  * | ---------------------------- | ------------------------ | -------------------------------- |
  * | value, `ack()`               | ack                      | ack                              |
  * | `retry(delay?)`              | nak(delay ?? backoff)    | dead-letter                      |
- * | `reject(reason)`             | dead-letter              | dead-letter                      |
+ * | `reject(reason, {issues?})`  | dead-letter (+ issues)   | dead-letter (+ issues)           |
  * | thrown, policy "retry"       | nak(backoff)             | dead-letter                      |
  * | thrown, policy "terminate"   | dead-letter              | dead-letter                      |
  * | interrupted by shutdown      | release                  | release                          |
@@ -115,6 +124,8 @@ function settleOutcome(
     case "retry":
       return retryOrDeadLetter(outcome.delayMs, "retries exhausted");
     case "reject":
-      return { kind: "dead-letter", reason: outcome.reason };
+      return outcome.issues === undefined
+        ? { kind: "dead-letter", reason: outcome.reason }
+        : { kind: "dead-letter", reason: outcome.reason, issues: outcome.issues };
   }
 }

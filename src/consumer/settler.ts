@@ -1,6 +1,7 @@
 import type { Connection } from "../conn/types.js";
 import type { Logger } from "../logger/index.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
+import type { SchemaIssue } from "../schema/issues.js";
 import { storeDeadLetter } from "./dead-letter.js";
 import type { Inbound } from "./inbound.js";
 import type { ReplayGuard } from "./replay-guard.js";
@@ -52,7 +53,7 @@ export class Settler {
         this.release(m);
         return undefined;
       case "dead-letter":
-        return this.#deadLetter(m, s.reason, log);
+        return this.#deadLetter(m, s.reason, s.issues, log);
     }
   }
 
@@ -72,7 +73,12 @@ export class Settler {
     for (const m of this.#acks.splice(0)) m.ack();
   };
 
-  async #deadLetter(m: Inbound, reason: string, log: Logger): Promise<boolean> {
+  async #deadLetter(
+    m: Inbound,
+    reason: string,
+    issues: readonly SchemaIssue[] | undefined,
+    log: Logger,
+  ): Promise<boolean> {
     const { spec, stats, conn } = this.#d;
     const source = {
       subject: m.msg.subject,
@@ -85,7 +91,7 @@ export class Settler {
     if (spec.dlq === undefined) {
       log.error({ reason }, "message terminated (route has no DLQ)");
     } else {
-      const result = await storeDeadLetter(source, reason, { conn, spec, logger: log });
+      const result = await storeDeadLetter(source, reason, { conn, spec, logger: log }, issues);
       if (result.kind !== "stored") {
         // Kept for redelivery: after a transient failure, or once a permanent one is fixed.
         const retryInMs = backoffDelay(spec, m.deliveryCount, log);

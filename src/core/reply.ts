@@ -3,6 +3,7 @@ import { jsonCodec } from "../codec/index.js";
 import { causeText, ErrorCode, findJetrouteError } from "../errors/index.js";
 // One definition of the micro headers, shared with the producer that parses them.
 import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from "../producer/headers.js";
+import { encodeIssuesHeader, type SchemaIssue, SchemaIssuesHeader } from "../schema/issues.js";
 
 /**
  * The `Nats-Service-Error-Code`s jetroute sends on its own (a `reject()` sends its own code).
@@ -20,7 +21,13 @@ export const ReplyCode = {
 /** What a request is answered with. */
 export type Reply =
   | { readonly kind: "data"; readonly data: Uint8Array }
-  | { readonly kind: "error"; readonly code: number; readonly description: string };
+  | {
+      readonly kind: "error";
+      readonly code: number;
+      readonly description: string;
+      /** Validation issues (a `reject()` with issues): header and JSON body, see `sendReply`. */
+      readonly issues?: readonly SchemaIssue[];
+    };
 
 const EMPTY = new Uint8Array(0);
 const json = jsonCodec();
@@ -31,9 +38,15 @@ const NULL = json.encode(null);
 /** The reply when the handler returned nothing (or `ack()`): JSON `null`. */
 export const NULL_REPLY: Reply = Object.freeze({ kind: "data", data: NULL });
 
-/** An error reply. */
-export function errorReply(code: number, description: string): Reply {
-  return { kind: "error", code, description };
+/** An error reply; `issues` only when there are some. */
+export function errorReply(
+  code: number,
+  description: string,
+  issues?: readonly SchemaIssue[],
+): Reply {
+  return issues === undefined || issues.length === 0
+    ? { kind: "error", code, description }
+    : { kind: "error", code, description, issues };
 }
 
 /**
@@ -58,7 +71,10 @@ export function replyForError(err: unknown): Reply {
 
 /**
  * Sends `reply` to `msg`'s reply subject. Error replies carry the micro headers and an empty
- * body. Returns false when the reply could not be sent (no reply subject, connection closed).
+ * body; one with validation issues also carries them in `Jetroute-Schema-Issues` (bounded, as
+ * on a dead letter) and, complete, as its body: a JSON array of `{ message, path? }` (what
+ * `ErrService.issues` is read from). Returns false when the reply could not be sent (no reply
+ * subject, connection closed).
  */
 export function sendReply(msg: Msg, reply: Reply): boolean {
   return trySendReply(msg, reply) === undefined;
@@ -75,7 +91,14 @@ export function trySendReply(msg: Msg, reply: Reply): unknown {
       // Header values may not contain CR/LF; an error message with newlines would fail the send.
       h.set(SERVICE_ERROR_HEADER, reply.description.replace(/[\r\n]+/g, " ") || "error");
       h.set(SERVICE_ERROR_CODE_HEADER, String(reply.code));
-      sent = msg.respond(EMPTY, { headers: h });
+      if (reply.issues === undefined) {
+        sent = msg.respond(EMPTY, { headers: h });
+      } else {
+        const { value, omitted } = encodeIssuesHeader(reply.issues);
+        h.set(SchemaIssuesHeader.Issues, value);
+        if (omitted > 0) h.set(SchemaIssuesHeader.Omitted, String(omitted));
+        sent = msg.respond(json.encode(reply.issues), { headers: h });
+      }
     }
     return sent ? undefined : new Error("no reply subject");
   } catch (err) {

@@ -71,7 +71,7 @@ function outcomeReply(outcome: Outcome, msg: Message, scope: ResultScope): Reply
         { subject: msg.subject, reason: outcome.reason, code: outcome.code },
         "message rejected",
       );
-      return errorReply(outcome.code, outcome.reason);
+      return errorReply(outcome.code, outcome.reason, outcome.issues);
     default:
       return outcome satisfies never;
   }

@@ -1,5 +1,6 @@
 import { Match, type MsgHdrs } from "@nats-io/nats-core";
 import { DeadLetterHeader, RedriveHeader } from "../consumer/dead-letter-headers.js";
+import { decodeIssuesHeader, type SchemaIssue } from "../schema/issues.js";
 import type { DeadLetter } from "./types.js";
 
 export { RedriveHeader } from "../consumer/dead-letter-headers.js";
@@ -63,6 +64,15 @@ export function decodeDeadLetter(raw: RawDeadLetter): DeadLetter {
   }
   const payloadTruncated = count(DeadLetterHeader.PayloadTruncated, false, 0);
   const headersDropped = count(DeadLetterHeader.HeadersDropped, false, 0);
+  const issuesText = text(DeadLetterHeader.SchemaIssues, false);
+  let schemaIssues: SchemaIssue[] | undefined;
+  if (issuesText !== undefined) {
+    schemaIssues = decodeIssuesHeader(issuesText);
+    if (schemaIssues === undefined) {
+      problems.push(`${DeadLetterHeader.SchemaIssues} is not a JSON list of issues`);
+    }
+  }
+  const schemaIssuesOmitted = count(DeadLetterHeader.SchemaIssuesOmitted, false, 0);
   const redrivenFrom = text(RedriveHeader.RedrivenFrom, false);
   const msgId = text("Nats-Msg-Id", false);
   return {
@@ -79,6 +89,8 @@ export function decodeDeadLetter(raw: RawDeadLetter): DeadLetter {
     time,
     payloadTruncated,
     headersDropped,
+    schemaIssues,
+    schemaIssuesOmitted,
     redrivenFrom,
     msgId,
     headers: originalHeaders(h),

@@ -1,3 +1,4 @@
+import type { SchemaIssue } from "../schema/issues.js";
 import type { DeadLetter } from "./types.js";
 
 /**
@@ -19,6 +20,8 @@ export interface DeadLetterJSON {
   readonly time: string | null;
   readonly payloadTruncated: number | null;
   readonly headersDropped: number | null;
+  readonly schemaIssues: readonly SchemaIssue[] | null;
+  readonly schemaIssuesOmitted: number | null;
   readonly redrivenFrom: string | null;
   readonly msgId: string | null;
   readonly headers: Readonly<Record<string, readonly string[]>>;
@@ -58,6 +61,8 @@ export function deadLetterToJSON(letter: DeadLetter): DeadLetterJSON {
     time: letter.time?.toISOString() ?? null,
     payloadTruncated: letter.payloadTruncated ?? null,
     headersDropped: letter.headersDropped ?? null,
+    schemaIssues: letter.schemaIssues ?? null,
+    schemaIssuesOmitted: letter.schemaIssuesOmitted ?? null,
     redrivenFrom: letter.redrivenFrom ?? null,
     msgId: letter.msgId ?? null,
     headers: Object.fromEntries([...letter.headers].map(([k, v]) => [k, [...v]])),

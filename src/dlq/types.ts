@@ -1,6 +1,8 @@
 // The shapes of the dead-letter operations: a decoded letter, the filter, each operation's
 // options and what it returns.
 
+import type { SchemaIssue } from "../schema/issues.js";
+
 /**
  * One dead letter read back from a DLQ stream, its `Jetroute-*` headers decoded
  * (see `DeadLetterHeader`). Fields the letter does not carry (a letter written by something
@@ -36,6 +38,14 @@ export interface DeadLetter {
   readonly payloadTruncated: number | undefined;
   /** `Jetroute-Headers-Dropped`: how many original header fields were left out too. */
   readonly headersDropped: number | undefined;
+  /**
+   * `Jetroute-Schema-Issues`: why the payload was invalid, when it failed its route's schema
+   * (`validated()`) or was a malformed envelope (`enveloped()`), or a handler rejected it with
+   * `issues`. Messages longer than 256 characters were shortened when stored.
+   */
+  readonly schemaIssues: readonly SchemaIssue[] | undefined;
+  /** `Jetroute-Schema-Issues-Omitted`: issues that did not fit in the header (2048 characters). */
+  readonly schemaIssuesOmitted: number | undefined;
   /**
    * `Jetroute-Redriven-From` of the original: `<dlqStream>:<seq>` when the message that failed
    * was itself a redrive of an earlier dead letter.

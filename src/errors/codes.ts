@@ -61,6 +61,9 @@ export const ErrorCode = {
   // dlq
   DeadLetterNotFound: "ERR_DEAD_LETTER_NOT_FOUND",
   StreamOperationRefused: "ERR_STREAM_OPERATION_REFUSED",
+  // envelope
+  /** Bytes that are not a valid envelope, or bad input to `envelope()`: see `ErrInvalidEnvelope.issues`. */
+  InvalidEnvelope: "ERR_INVALID_ENVELOPE",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

@@ -1,3 +1,4 @@
+import type { SchemaIssue } from "../schema/issues.js";
 import { ErrorCode } from "./codes.js";
 import { causeText, defineSentinel, describeValue, JetrouteError } from "./errors.js";
 
@@ -159,12 +160,22 @@ export class ErrSubjectOverlap extends JetrouteError<typeof ErrorCode.SubjectOve
   }
 }
 
-/** A request answered with an error reply (`Nats-Service-Error` / `Nats-Service-Error-Code`). */
+/**
+ * A request answered with an error reply (`Nats-Service-Error` / `Nats-Service-Error-Code`).
+ * `issues`: the validation issues of a 400 from a route whose payload failed its schema
+ * (`Jetroute-Schema-Issues`); undefined otherwise.
+ */
 export class ErrService extends JetrouteError<typeof ErrorCode.ServiceError> {
   readonly serviceCode: number;
   readonly description: string;
   readonly subject: string;
-  constructor(subject: string, serviceCode: number, description: string, options?: ErrorOptions) {
+  readonly issues: readonly SchemaIssue[] | undefined;
+  constructor(
+    subject: string,
+    serviceCode: number,
+    description: string,
+    options?: ErrorOptions & { readonly issues?: readonly SchemaIssue[] | undefined },
+  ) {
     super(
       ErrorCode.ServiceError,
       `${subject} replied with error ${serviceCode}: ${description}`,
@@ -173,6 +184,21 @@ export class ErrService extends JetrouteError<typeof ErrorCode.ServiceError> {
     this.serviceCode = serviceCode;
     this.description = description;
     this.subject = subject;
+    this.issues = options?.issues;
+  }
+}
+
+/**
+ * An envelope that is not one: bytes that are not a JSON envelope, a field missing or of the
+ * wrong type (`decodeEnvelope`, `readEnvelope`), or bad input to `envelope()`. `issues` lists
+ * every problem with its field's path (wire names, e.g. `["occurred_at"]`, for decoded
+ * envelopes; input names for `envelope()`).
+ */
+export class ErrInvalidEnvelope extends JetrouteError<typeof ErrorCode.InvalidEnvelope> {
+  readonly issues: readonly SchemaIssue[];
+  constructor(message: string, issues: readonly SchemaIssue[], options?: ErrorOptions) {
+    super(ErrorCode.InvalidEnvelope, message, options);
+    this.issues = issues;
   }
 }
 

@@ -1,5 +1,11 @@
 import { Match, type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import { ErrInvalidOption, ErrService, invalidValueMessage } from "../errors/index.js";
+import {
+  decodeIssuesHeader,
+  parseIssueList,
+  type SchemaIssue,
+  SchemaIssuesHeader,
+} from "../schema/issues.js";
 import type { PublishOptions } from "./types.js";
 
 type HeaderInput = PublishOptions["headers"];
@@ -66,17 +72,41 @@ function isMsgHdrs(value: unknown): value is MsgHdrs {
 
 /**
  * The ErrService a reply carries in `Nats-Service-Error(-Code)` headers, or undefined for a
- * normal reply. A description without a parsable code counts as code 500.
+ * normal reply. A description without a parsable code counts as code 500. With
+ * `Jetroute-Schema-Issues`, the error's `issues` are the body's JSON list (complete), else the
+ * header's (bounded).
  */
-export function serviceErrorOf(subject: string, h: MsgHdrs | undefined): ErrService | undefined {
+export function serviceErrorOf(
+  subject: string,
+  h: MsgHdrs | undefined,
+  data?: Uint8Array,
+): ErrService | undefined {
   if (h === undefined) return undefined;
   const hasCode = h.has(SERVICE_ERROR_CODE_HEADER, Match.IgnoreCase);
   const hasText = h.has(SERVICE_ERROR_HEADER, Match.IgnoreCase);
   if (!hasCode && !hasText) return undefined;
   const code = Number.parseInt(h.get(SERVICE_ERROR_CODE_HEADER, Match.IgnoreCase), 10);
+  const issues = h.has(SchemaIssuesHeader.Issues, Match.IgnoreCase)
+    ? replyIssues(h.get(SchemaIssuesHeader.Issues, Match.IgnoreCase), data)
+    : undefined;
   return new ErrService(
     subject,
     Number.isFinite(code) ? code : 500,
     h.get(SERVICE_ERROR_HEADER, Match.IgnoreCase),
+    issues === undefined ? undefined : { issues },
   );
+}
+
+const decoder = new TextDecoder();
+
+function replyIssues(header: string, data: Uint8Array | undefined): SchemaIssue[] | undefined {
+  if (data !== undefined && data.length > 0) {
+    try {
+      const fromBody = parseIssueList(JSON.parse(decoder.decode(data)));
+      if (fromBody !== undefined) return fromBody;
+    } catch {
+      // not JSON: fall back to the header
+    }
+  }
+  return decodeIssuesHeader(header);
 }

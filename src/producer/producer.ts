@@ -239,7 +239,7 @@ class ProducerImpl implements Producer {
       } catch (err) {
         throw natsFailure("request", subject, err);
       }
-      const serviceError = serviceErrorOf(subject, reply.headers);
+      const serviceError = serviceErrorOf(subject, reply.headers, reply.data);
       if (serviceError) throw serviceError;
       const value = this.#decode(reply.data, options?.replyCodec, subject) as T;
       send?.end();

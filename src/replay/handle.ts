@@ -13,6 +13,7 @@ import { fromJetStream, type JetStreamDelivery } from "../message/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Context, JetStreamRouteSpec } from "../router/types.js";
 import type { HandlerResult, InlineHandlerRuntime } from "../runtime/index.js";
+import type { SchemaIssue } from "../schema/issues.js";
 
 /** What became of one replayed message. */
 export type Verdict = "handled" | "dead-lettered" | "failed" | "interrupted" | "skipped";
@@ -96,7 +97,7 @@ export async function settleReplayed(
       case "release":
         return "interrupted";
       case "dead-letter":
-        return deadLetter(m, s.reason, n, deps, log);
+        return deadLetter(m, s, n, deps, log);
       case "nak": {
         if (!(await sleep(s.delayMs, deps.signal))) return "interrupted";
         const next = attempt(m, n + 1, deps);
@@ -109,12 +110,13 @@ export async function settleReplayed(
 
 async function deadLetter(
   m: JsMsg,
-  reason: string,
+  settlement: { readonly reason: string; readonly issues?: readonly SchemaIssue[] },
   deliveryCount: number,
   deps: HandleDeps,
   log: Logger,
 ): Promise<Verdict> {
   const { spec } = deps;
+  const { reason, issues } = settlement;
   if (spec.dlq === undefined) {
     log.error({ reason }, "replayed message failed (route has no DLQ)");
     return "failed";
@@ -129,7 +131,7 @@ async function deadLetter(
   };
   const store = { conn: deps.conn, spec: deps.deadLetterSpec, logger: log };
   for (let attempt = 1; ; attempt++) {
-    const result = await storeDeadLetter(source, reason, store);
+    const result = await storeDeadLetter(source, reason, store, issues);
     if (result.kind === "stored") {
       log.warn(
         { reason, dlq: spec.dlq, truncated: result.truncated },

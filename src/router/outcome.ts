@@ -1,4 +1,7 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Duration, toMillis } from "../duration/index.js";
+import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { toSchemaIssues } from "../schema/issues.js";
 import { OUTCOME, type Outcome } from "./types.js";
 
 /** The `ack` outcome, shared: it carries no per-message data. */
@@ -34,20 +37,35 @@ export function retry(options: RetryOptions = {}): Outcome {
 export interface RejectOptions {
   /** The `Nats-Service-Error-Code` sent on request-reply routes. @default 500 */
   code?: number;
+  /**
+   * Validation issues that explain the rejection (Standard Schema issues, or jetroute's
+   * `SchemaIssue`s). A dead letter carries them in `Jetroute-Schema-Issues`; a request-reply
+   * route's error reply carries them in the same header and, complete, as its JSON body. An
+   * empty list counts as none. `validated()` and `enveloped()` set them for you.
+   * @default none
+   */
+  issues?: ReadonlyArray<StandardSchemaV1.Issue>;
 }
 
 /**
  * Give up on the message now: JetStream routes dead-letter (or terminate) it, request-reply
- * routes answer with a service error carrying `reason` and `code`.
+ * routes answer with a service error carrying `reason` and `code` (and `issues`, see
+ * {@link RejectOptions}). Throws ErrInvalidOption when `issues` is not an array.
  * @example return reject("card declined", { code: 402 });
  */
 export function reject(reason: string, options: RejectOptions = {}): Outcome {
-  return Object.freeze({
+  const { issues } = options;
+  if (issues !== undefined && !Array.isArray(issues)) {
+    throw new ErrInvalidOption(invalidValueMessage("reject issues", issues, "an array of issues"));
+  }
+  const base = {
     [OUTCOME]: true,
     kind: "reject",
     reason: String(reason),
     code: options.code ?? 500,
-  } as const);
+  } as const;
+  if (issues === undefined || issues.length === 0) return Object.freeze(base);
+  return Object.freeze({ ...base, issues: Object.freeze(toSchemaIssues(issues)) });
 }
 
 /** True for values built by `ack()`, `retry()` or `reject()`; a plain reply body never is. */

@@ -1,6 +1,7 @@
 import type { Logger } from "../logger/index.js";
 import type { StreamPosition } from "../position/index.js";
 import type { Producer } from "../producer/types.js";
+import type { SchemaIssue } from "../schema/issues.js";
 
 /** A message as a handler sees it, whatever the route kind. */
 export interface Message {
@@ -57,6 +58,8 @@ export type Outcome =
       readonly reason: string;
       /** For request-reply routes: the `Nats-Service-Error-Code`. @default 500 */
       readonly code: number;
+      /** Validation issues (never empty when present): `Jetroute-Schema-Issues` on the dead letter or reply. */
+      readonly issues?: readonly SchemaIssue[];
     };
 
 /** Brands outcomes so a handler's ordinary return value (a reply body) is never taken for one. */

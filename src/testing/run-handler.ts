@@ -6,6 +6,7 @@ import type { Producer } from "../producer/types.js";
 import { buildRouteSpec, type Route } from "../router/index.js";
 import type { Context, Middleware, RouteSpec } from "../router/types.js";
 import { type HandlerResult, handlerRuntime } from "../runtime/index.js";
+import type { SchemaIssue } from "../schema/issues.js";
 import { rawTestMessage, type TestMessage, testMessageView } from "./message.js";
 import { type PublishedMessage, type RecordingProducer, recordingProducer } from "./producer.js";
 
@@ -58,8 +59,16 @@ export type TestReply =
       /** The body decoded as JSON (what `producer.request` returns); undefined when it is not JSON. */
       readonly value: unknown;
     }
-  /** An error reply: `Nats-Service-Error-Code` and `Nats-Service-Error`. */
-  | { readonly kind: "error"; readonly code: number; readonly description: string };
+  /**
+   * An error reply: `Nats-Service-Error-Code` and `Nats-Service-Error`; `issues` when the
+   * handler rejected with validation issues (a payload that failed its schema).
+   */
+  | {
+      readonly kind: "error";
+      readonly code: number;
+      readonly description: string;
+      readonly issues?: readonly SchemaIssue[];
+    };
 
 /** {@link runHandler} on a request-reply route: the reply the engine would send. */
 export interface RequestRunResult extends RunResultBase {
@@ -214,6 +223,10 @@ function replyError(reply: Extract<Reply, { kind: "error" }>): {
   kind: "error";
   code: number;
   description: string;
+  issues?: readonly SchemaIssue[];
 } {
-  return { kind: "error", code: reply.code, description: reply.description };
+  const { code, description, issues } = reply;
+  return issues === undefined
+    ? { kind: "error", code, description }
+    : { kind: "error", code, description, issues };
 }

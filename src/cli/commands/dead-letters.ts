@@ -1,5 +1,5 @@
 // `jetroute dlq ls` and `dlq show`: list and read dead letters (src/dlq), decoded.
-import { type DeadLetter, getDeadLetter, listDeadLetters } from "../api.js";
+import { type DeadLetter, describeIssue, getDeadLetter, listDeadLetters } from "../api.js";
 import type { CommandContext } from "../context.js";
 import { OperationError } from "../exit.js";
 import { toFailure } from "../failures.js";
@@ -117,6 +117,7 @@ export async function dlqShow(ctx: CommandContext, streamArg: string, seqArg: st
         ? {}
         : { originalPayloadBytes: letter.payloadTruncated }),
       ...(letter.redrivenFrom === undefined ? {} : { redrivenFrom: letter.redrivenFrom }),
+      ...(letter.schemaIssues === undefined ? {} : { schemaIssues: letter.schemaIssues }),
       ...(letter.problems.length === 0 ? {} : { problems: letter.problems }),
     });
   }
@@ -138,6 +139,12 @@ export async function dlqShow(ctx: CommandContext, streamArg: string, seqArg: st
   ctx.io.stdout.write(entries.length === 0 ? "headers:    (none)\n" : "headers:\n");
   for (const [k, vs] of entries) {
     for (const v of vs) ctx.io.stdout.write(`  ${escapeControls(k)}: ${escapeControls(v)}\n`);
+  }
+  for (const issue of letter.schemaIssues ?? []) {
+    ctx.io.stdout.write(`schema issue: ${escapeControls(describeIssue(issue))}\n`);
+  }
+  if (letter.schemaIssuesOmitted !== undefined) {
+    ctx.io.stdout.write(`schema issue: (${letter.schemaIssuesOmitted} more left out)\n`);
   }
   for (const problem of letter.problems) {
     ctx.io.stdout.write(`problem: ${escapeControls(problem)}\n`);

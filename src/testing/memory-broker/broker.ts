@@ -90,7 +90,10 @@ class MemoryBrokerImpl implements MemoryBroker {
       respond: async (subject, payload) => {
         const reply = await this.request(subject, payload);
         // As the real producer: an error reply is thrown, a data reply decoded.
-        if (reply.kind === "error") throw new ErrService(subject, reply.code, reply.description);
+        if (reply.kind === "error") {
+          const { code, description, issues } = reply;
+          throw new ErrService(subject, code, description, issues ? { issues } : undefined);
+        }
         return reply.value;
       },
     });

@@ -3,6 +3,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { deadLetterHeaders } from "../../consumer/index.js";
 import type { JetStreamRouteSpec, RouteSpec } from "../../router/types.js";
+import type { SchemaIssue } from "../../schema/issues.js";
 import { subjectMatches } from "../../subject/index.js";
 import { headersObject } from "../message.js";
 import type { Entry } from "./state.js";
@@ -37,6 +38,7 @@ export function entryDeadLetterHeaders(
   spec: JetStreamRouteSpec,
   e: Entry,
   reason: string,
+  issues?: readonly SchemaIssue[],
 ): MsgHdrs {
   const { stored } = e;
   const source = {
@@ -47,7 +49,7 @@ export function entryDeadLetterHeaders(
     seq: stored.seq,
     deliveryCount: e.deliveries,
   };
-  return deadLetterHeaders(source, spec, reason);
+  return deadLetterHeaders(source, spec, reason, "whole", issues);
 }
 
 /** The dead letters stored, oldest first. */

@@ -117,7 +117,7 @@ export class Delivery {
           log.error({ reason: s.reason }, "message terminated (route has no DLQ)");
           e.state = "terminated";
         } else {
-          const headers = entryDeadLetterHeaders(spec, e, s.reason);
+          const headers = entryDeadLetterHeaders(spec, e, s.reason, s.issues);
           // Stored like any publish: a route consuming the DLQ subject gets it too.
           void this.#store(spec.dlq, e.stored.data, headers).catch(() => {});
           log.warn({ reason: s.reason, dlq: spec.dlq }, "message dead-lettered");
