@@ -14,6 +14,8 @@ import type { BrokerAttachment } from "./attachment.js";
 
 /** What broker options write into; read once by the Broker constructor. */
 export interface BrokerDraft {
+  /** Tells broker options they were given to a Broker (see requirePlace). */
+  readonly place: "broker";
   conn?: unknown;
   logger?: unknown;
   shutdownTimeout?: unknown;
@@ -106,6 +108,7 @@ const MIN_HEALTH_INTERVAL_MS = 100;
 /** Applies defaults, then options, then validates everything once. */
 export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerSettings {
   const draft: BrokerDraft = {
+    place: "broker",
     middleware: [],
     instruments: [],
     attachments: [],

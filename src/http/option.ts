@@ -1,5 +1,6 @@
 import type { BrokerOption } from "../broker/options.js";
 import { describeValue, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { requirePlace } from "../options/index.js";
 import { HttpEndpoint, type HttpEndpointSettings } from "./endpoint.js";
 
 /** Options of {@link withHttpEndpoint}. */
@@ -32,6 +33,7 @@ const KEYS: ReadonlySet<string> = new Set(["port", "host"]);
  */
 export function withHttpEndpoint(options: HttpEndpointOptions): BrokerOption {
   return (d) => {
+    requirePlace(d, "withHttpEndpoint", "broker");
     if (d.httpEndpoint !== undefined) {
       throw new ErrInvalidOption("withHttpEndpoint was given twice; give it once per broker");
     }

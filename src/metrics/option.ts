@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
 import type { BrokerOption } from "../broker/options.js";
 import { describeValue, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { requirePlace } from "../options/index.js";
 import type { ProducerOption } from "../producer/options.js";
 import { BrokerMetrics } from "./broker-metrics.js";
 import { type MetricSet, metricSetFor } from "./metric-set.js";
@@ -39,6 +40,7 @@ export interface PublishMetricsOptions {
  */
 export function withMetrics(options?: MetricsOptions): BrokerOption {
   return (d) => {
+    requirePlace(d, "withMetrics", "broker");
     if (d.metricsRegistry !== undefined) {
       throw new ErrInvalidOption("withMetrics was given twice; give it once per broker");
     }
@@ -64,6 +66,7 @@ export function withMetrics(options?: MetricsOptions): BrokerOption {
  */
 export function withPublishMetrics(options: PublishMetricsOptions): ProducerOption {
   return (d) => {
+    requirePlace(d, "withPublishMetrics", "producer");
     const registry = checkRegistry("withPublishMetrics", options, true) as Registry;
     observePublishes(metricSetFor(registry, "withPublishMetrics"))(d);
   };

@@ -58,3 +58,23 @@ function distance(a: string, b: string): number {
   }
   return previous[b.length] ?? 0;
 }
+
+/** Which constructor an options draft belongs to (routes, streams and connections have none). */
+export type OptionPlace = "broker" | "producer";
+
+const PLACE_CALL: Record<OptionPlace, string> = {
+  broker: "new Broker(...)",
+  producer: "createProducer(conn, ...)",
+};
+
+/**
+ * Throws ErrInvalidOption unless `draft` is one of `places`' drafts: an option given to the
+ * wrong constructor (withService to a route, say) fails with a message naming where it goes,
+ * instead of a TypeError from a draft field that is not there, or being silently ignored.
+ */
+export function requirePlace(draft: unknown, option: string, ...places: OptionPlace[]): void {
+  const place = (draft as { place?: unknown } | undefined)?.place;
+  if (places.includes(place as OptionPlace)) return;
+  const where = places.map((p) => PLACE_CALL[p]).join(" or ");
+  throw new ErrInvalidOption(`${option} is an option of ${where}; pass it there`);
+}

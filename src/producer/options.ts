@@ -12,6 +12,8 @@ import type { PublishHook } from "./types.js";
 
 /** What producer options write into; read once by `createProducer`. */
 export interface ProducerDraft {
+  /** Tells producer options they were given to a producer (see requirePlace). */
+  readonly place?: "producer";
   codec?: unknown;
   attempts?: unknown;
   backoffInitial?: unknown;
@@ -114,7 +116,7 @@ export function resolveProducerSettings(
   options: readonly ProducerOption[],
   defaultCodec: Codec,
 ): ProducerSettings {
-  const d: ProducerDraft = {};
+  const d: ProducerDraft = { place: "producer" };
   for (const option of options) option(d);
 
   const codec = d.codec ?? defaultCodec;

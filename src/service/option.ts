@@ -1,6 +1,8 @@
 import type { BrokerOption } from "../broker/options.js";
+import { ErrInvalidOption } from "../errors/index.js";
+import { requirePlace } from "../options/index.js";
 import { resolveServiceConfig, type ServiceOptions } from "./config.js";
-import { serviceResponder } from "./responder.js";
+import { SERVICE_ATTACHMENT, serviceResponder } from "./responder.js";
 import { ServiceStats } from "./stats.js";
 
 /**
@@ -26,6 +28,12 @@ import { ServiceStats } from "./stats.js";
  */
 export function withService(options: ServiceOptions): BrokerOption {
   return (draft) => {
+    requirePlace(draft, "withService", "broker");
+    if (draft.attachments.some((a) => a.name === SERVICE_ATTACHMENT)) {
+      throw new ErrInvalidOption(
+        "withService was given twice; a broker is one service instance (give it once)",
+      );
+    }
     // Validated once, when the Broker applies the option; state per broker, so one option
     // value given to two brokers makes two instances.
     const config = resolveServiceConfig(options);

@@ -29,6 +29,9 @@ interface Endpoint {
 // Service owns its endpoints' subscriptions, while our request routes own theirs (bounded
 // workers, overload 503s, drain at shutdown), so only the discovery side is the protocol's.
 
+/** The responder's attachment name: one per broker (withService refuses a second). */
+export const SERVICE_ATTACHMENT = "service responder";
+
 /**
  * The `$SRV` responder, attached to one broker run: answers PING, INFO and STATS on
  * `$SRV.<verb>`, `$SRV.<verb>.<name>` and `$SRV.<verb>.<name>.<id>` (no queue group: every
@@ -36,7 +39,7 @@ interface Endpoint {
  */
 export function serviceResponder(config: ServiceConfig, stats: ServiceStats): BrokerAttachment {
   return Object.freeze({
-    name: "service responder",
+    name: SERVICE_ATTACHMENT,
     start: (view: BrokerView) => startResponder(config, stats, view),
   });
 }

@@ -1,5 +1,6 @@
 import type { TextMapPropagator, TracerProvider } from "@opentelemetry/api";
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { requirePlace } from "../options/index.js";
 import { TracerSource } from "./source.js";
 
 /** Where a tracing option writes; both the Broker's and the producer's drafts have it. */
@@ -43,6 +44,19 @@ export interface TracingOptions {
  */
 export function withTracing(setting: boolean | TracingOptions): TracingOption {
   return (d) => {
+    requirePlace(d, "withTracing", "broker", "producer");
+    if (d.tracing !== undefined) {
+      throw new ErrInvalidOption("withTracing was given twice; give it once");
+    }
+    if (setting === undefined) {
+      throw new ErrInvalidOption(
+        invalidValueMessage(
+          "withTracing",
+          setting,
+          "true, false or { tracerProvider?, propagator? }",
+        ),
+      );
+    }
     d.tracing = setting;
   };
 }
