@@ -100,6 +100,24 @@ export function conformanceSuite(make: () => TestBackend): void {
     });
   });
 
+  it("delivers a backlog published before start() once the routes start", async () => {
+    const seen: number[] = [];
+    const t = makeRoute("backlog", async (m) => {
+      seen.push(m.json<{ id: number }>().id);
+    });
+    const b = make();
+    try {
+      b.register(t.r);
+      for (const id of [1, 2, 3]) await b.publish(t.subject, { id });
+      await b.start();
+      await b.settled();
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.equal(b.stats(t.route).acked, 3);
+    } finally {
+      await b.dispose();
+    }
+  });
+
   it("runs a retried message again with deliveryCount + 1 after the nak delay", async () => {
     const calls: Call[] = [];
     let now = (): number => 0;

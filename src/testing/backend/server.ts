@@ -77,6 +77,7 @@ class ServerBackendImpl implements ServerBackend {
   #conn: Connection | undefined;
   #broker: Broker | undefined;
   #producer: Producer | undefined;
+  #prepared: Promise<Connection> | undefined;
   #stop: AbortController | undefined;
   #run: Promise<void> | undefined;
 
@@ -105,14 +106,7 @@ class ServerBackendImpl implements ServerBackend {
 
   async start(): Promise<void> {
     const o = this.#options;
-    let url = o.url;
-    if (url === undefined) {
-      this.#server = await startServer();
-      url = this.#server.url;
-    }
-    const conn = await connect(withServers(url));
-    this.#conn = conn;
-    this.#producer = createProducer(conn);
+    const conn = await this.#prepare();
     const broker = new Broker(
       withConnection(conn),
       withLogger(o.logger ?? silentLogger()),
@@ -121,13 +115,32 @@ class ServerBackendImpl implements ServerBackend {
     );
     broker.register(...this.#routes);
     this.#broker = broker;
-    await this.#makeStreams(conn);
     const stop = new AbortController();
     this.#stop = stop;
     const run = broker.run(stop.signal);
     run.catch(() => {});
     this.#run = run;
     await Promise.race([broker.started(), run]);
+  }
+
+  /**
+   * The server, connection, producer and streams, made once: by `start()`, or by a `publish()`
+   * before it (a backlog published before the routes start, as the memory backend allows).
+   */
+  #prepare(): Promise<Connection> {
+    this.#prepared ??= (async () => {
+      let url = this.#options.url;
+      if (url === undefined) {
+        this.#server = await startServer();
+        url = this.#server.url;
+      }
+      const conn = await connect(withServers(url));
+      this.#conn = conn;
+      this.#producer = createProducer(conn);
+      await this.#makeStreams(conn);
+      return conn;
+    })();
+    return this.#prepared;
   }
 
   async #makeStreams(conn: Connection): Promise<void> {
@@ -156,8 +169,8 @@ class ServerBackendImpl implements ServerBackend {
   }
 
   async publish(subject: string, data?: unknown, options: MemoryPublishOptions = {}) {
-    const producer = this.#producer;
-    if (producer === undefined) throw new ErrInvalidOption("serverBackend: call start() first");
+    await this.#prepare();
+    const producer = this.#producer as Producer;
     const headers = testHeaders(options.headers, "options.headers");
     const ack = await producer.publishJetStream(subject, encodeTestData(data, "data"), {
       ...(headers === undefined ? {} : { headers }),
