@@ -9,7 +9,12 @@ import type { Instrument } from "../observe/index.js";
 import { createProducer, type ProducerOption } from "../producer/index.js";
 import type { Producer } from "../producer/types.js";
 import type { Middleware } from "../router/types.js";
-import { resolveTracing, tracingInstrument, withTracerSource } from "../tracing/index.js";
+import {
+  resolveTracing,
+  ServerAttributes,
+  tracingInstrument,
+  withTracerSource,
+} from "../tracing/index.js";
 import type { BrokerAttachment } from "./attachment.js";
 
 /** What broker options write into; read once by the Broker constructor. */
@@ -126,7 +131,7 @@ export function resolveBrokerSettings(options: readonly BrokerOption[]): BrokerS
   const tracing = resolveTracing(draft.tracing);
   // Tracing first: its span is the outermost context, so other instruments run inside it.
   const instruments = tracing
-    ? [tracingInstrument(tracing), ...draft.instruments]
+    ? [tracingInstrument(tracing, new ServerAttributes(conn.nats)), ...draft.instruments]
     : draft.instruments;
   return Object.freeze({
     conn,

@@ -26,7 +26,7 @@ import {
 import { componentLogger, type Logger } from "../logger/index.js";
 import { guardHook } from "../runtime/hook.js";
 import { validatePublishSubject } from "../subject/index.js";
-import { SendSpan, type TracerSource } from "../tracing/index.js";
+import { SendSpan, ServerAttributes, type TracerSource } from "../tracing/index.js";
 import { classifyFailure, type FailureKind } from "./classify.js";
 import { serviceErrorOf, toMsgHdrs } from "./headers.js";
 import {
@@ -77,6 +77,8 @@ class ProducerImpl implements Producer {
   readonly #hook: PublishHook | undefined;
   readonly #logger: Logger;
   readonly #tracing: TracerSource | undefined;
+  /** server.address / server.port for send spans. */
+  readonly #server: ServerAttributes;
   // Shared by every publish that has no per-call options: nats.js copies it before use.
   readonly #plainOpts: NatsJsOptions;
 
@@ -107,6 +109,7 @@ class ProducerImpl implements Producer {
     this.#hook = s.onPublish;
     this.#logger = logger;
     this.#tracing = s.tracing;
+    this.#server = new ServerAttributes(nc);
     this.#plainOpts = Object.freeze({ timeout: s.timeoutMs });
   }
 
@@ -130,14 +133,12 @@ class ProducerImpl implements Producer {
         headers = toMsgHdrs(options?.headers, false);
       } else {
         headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
-        send = SendSpan.tryStart(
-          this.#tracingFailed,
-          this.#tracing as TracerSource,
-          tracer,
+        send = SendSpan.tryStart(this.#tracingFailed, this.#tracing as TracerSource, tracer, {
           subject,
           headers,
-          data.length,
-        );
+          bytes: data.length,
+          server: this.#server,
+        });
       }
       try {
         this.#nc.publish(subject, data, headers ? { headers } : undefined);
@@ -172,15 +173,13 @@ class ProducerImpl implements Producer {
         opts = this.#jsOptions(options ?? {});
         opts.headers ??= natsHeaders();
         const tracing = this.#tracing as TracerSource;
-        send = SendSpan.tryStart(
-          this.#tracingFailed,
-          tracing,
-          tracer,
+        send = SendSpan.tryStart(this.#tracingFailed, tracing, tracer, {
           subject,
-          opts.headers,
-          data.length,
-          opts.msgID,
-        );
+          headers: opts.headers,
+          bytes: data.length,
+          msgId: opts.msgID,
+          server: this.#server,
+        });
       }
       let ack: PublishAck;
       try {
@@ -222,14 +221,12 @@ class ProducerImpl implements Producer {
         headers = toMsgHdrs(options?.headers, false);
       } else {
         headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
-        send = SendSpan.tryStart(
-          this.#tracingFailed,
-          this.#tracing as TracerSource,
-          tracer,
+        send = SendSpan.tryStart(this.#tracingFailed, this.#tracing as TracerSource, tracer, {
           subject,
           headers,
-          data.length,
-        );
+          bytes: data.length,
+          server: this.#server,
+        });
       }
       const timeout =
         options?.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);

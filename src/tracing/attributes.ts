@@ -1,3 +1,4 @@
+import type { Attributes } from "@opentelemetry/api";
 /**
  * Span attribute and event names. The `messaging.*` ones are the OpenTelemetry messaging
  * semantic conventions (semconv 1.26+, `messaging-spans.md`, with `messaging.system` "nats" as
@@ -13,6 +14,8 @@ export const Attr = {
   BodySize: "messaging.message.body.size",
   ConsumerGroup: "messaging.consumer.group.name",
   ErrorType: "error.type",
+  ServerAddress: "server.address",
+  ServerPort: "server.port",
   Route: "jetroute.route",
   Stream: "jetroute.stream",
   StreamSequence: "jetroute.stream.sequence",
@@ -48,4 +51,35 @@ export function errorType(err: unknown): string {
     if (typeof name === "string" && name !== "") return name;
   }
   return "_OTHER";
+}
+
+/**
+ * `server.address` / `server.port` of a connection's current server, from nats.js
+ * `getServer()` ("host:port", "[v6]:port"); parsed once per server, not per message.
+ */
+export class ServerAttributes {
+  readonly #nc: { getServer(): string };
+  #hostport = "";
+  #address = "";
+  #port: number | undefined;
+
+  constructor(nc: { getServer(): string }) {
+    this.#nc = nc;
+  }
+
+  addTo(attributes: Attributes): void {
+    const hostport = this.#nc.getServer();
+    if (hostport !== this.#hostport) {
+      this.#hostport = hostport;
+      const i = hostport.lastIndexOf(":");
+      const port = i > 0 ? Number(hostport.slice(i + 1)) : Number.NaN;
+      this.#port = Number.isInteger(port) ? port : undefined;
+      this.#address = (this.#port === undefined ? hostport : hostport.slice(0, i)).replace(
+        /^\[(.*)\]$/,
+        "$1",
+      );
+    }
+    if (this.#address !== "") attributes[Attr.ServerAddress] = this.#address;
+    if (this.#port !== undefined) attributes[Attr.ServerPort] = this.#port;
+  }
 }

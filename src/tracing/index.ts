@@ -1,6 +1,10 @@
 // OpenTelemetry traces: send spans and trace-context injection for publishes, process spans for
 // every handled message (an Instrument on the observer hook). Public: withTracing and its types.
-export { Attr as TraceAttribute, SpanEvent as TraceEvent } from "./attributes.js";
+export {
+  Attr as TraceAttribute,
+  ServerAttributes,
+  SpanEvent as TraceEvent,
+} from "./attributes.js";
 export {
   resolveTracing,
   type TracingDraft,

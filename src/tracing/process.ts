@@ -17,7 +17,14 @@ import type {
 } from "../observe/index.js";
 import type { RouteSpec } from "../router/types.js";
 import { subjectMatches } from "../subject/index.js";
-import { Attr, errorType, MESSAGING_SYSTEM, MSG_ID_HEADER, SpanEvent } from "./attributes.js";
+import {
+  Attr,
+  errorType,
+  MESSAGING_SYSTEM,
+  MSG_ID_HEADER,
+  type ServerAttributes,
+  SpanEvent,
+} from "./attributes.js";
 import { describe } from "./send.js";
 import { linkTo, type TracerSource } from "./source.js";
 
@@ -27,8 +34,8 @@ import { linkTo, type TracerSource } from "./source.js";
  * send span), active while middleware and handler run so their own spans and publishes nest
  * under it, ended once the outcome was applied.
  */
-export function tracingInstrument(source: TracerSource): Instrument {
-  return { route: (spec) => new RouteTracer(source, spec) };
+export function tracingInstrument(source: TracerSource, server?: ServerAttributes): Instrument {
+  return { route: (spec) => new RouteTracer(source, spec, server) };
 }
 
 /** Shared by every message while no SDK records: runs the pipeline and nothing else. */
@@ -45,8 +52,11 @@ class RouteTracer implements RouteObserver {
   /** What every span of the route carries. */
   readonly #attributes: Attributes;
 
-  constructor(source: TracerSource, spec: RouteSpec) {
+  readonly #server: ServerAttributes | undefined;
+
+  constructor(source: TracerSource, spec: RouteSpec, server: ServerAttributes | undefined) {
     this.#source = source;
+    this.#server = server;
     const attributes: Attributes = {
       [Attr.System]: MESSAGING_SYSTEM,
       [Attr.OperationType]: "process",
@@ -76,6 +86,7 @@ class RouteTracer implements RouteObserver {
       [Attr.BodySize]: m.bytes,
     };
     if (filter !== m.subject) attributes[Attr.DestinationTemplate] = filter;
+    this.#server?.addTo(attributes);
     const id = m.headers?.get(MSG_ID_HEADER);
     if (id) attributes[Attr.MessageId] = id;
     if (m.seq !== undefined) {

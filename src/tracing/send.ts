@@ -10,8 +10,19 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { ErrService } from "../errors/index.js";
-import { Attr, errorType, MESSAGING_SYSTEM } from "./attributes.js";
+import { Attr, errorType, MESSAGING_SYSTEM, type ServerAttributes } from "./attributes.js";
 import type { TracerSource } from "./source.js";
+
+/** What a send span describes. `headers` must be the publish's own copy: the context is written into it. */
+export interface OutgoingMessage {
+  readonly subject: string;
+  readonly headers: MsgHdrs;
+  /** Payload size, bytes. */
+  readonly bytes: number;
+  readonly msgId?: string | undefined;
+  /** The connection's current server, for `server.address` / `server.port`. */
+  readonly server?: ServerAttributes | undefined;
+}
 
 /**
  * One publish's PRODUCER span ("send <subject>", operation type `send`): started before the
@@ -31,15 +42,8 @@ export class SendSpan {
     this.#span = span;
   }
 
-  /** `headers` must be the publish's own copy: the trace context is written into it. */
-  static start(
-    source: TracerSource,
-    tracer: Tracer,
-    subject: string,
-    headers: MsgHdrs,
-    bytes: number,
-    msgId?: string,
-  ): SendSpan {
+  static start(source: TracerSource, tracer: Tracer, m: OutgoingMessage): SendSpan {
+    const { subject, headers, bytes, msgId, server } = m;
     const active = context.active();
     let parent = active;
     let links: Link[] | undefined;
@@ -65,6 +69,7 @@ export class SendSpan {
       [Attr.BodySize]: bytes,
     };
     if (msgId !== undefined) attributes[Attr.MessageId] = msgId;
+    server?.addTo(attributes);
     const span = tracer.startSpan(
       `send ${subject}`,
       links === undefined

@@ -258,7 +258,11 @@ describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
       `00-${send.spanContext().traceId}-${send.spanContext().spanId}-01`,
     );
     assert.equal(send.kind, SpanKind.PRODUCER);
+    // server.address / server.port: the server the connection is on (nats.js getServer()).
+    const [host, port] = conn.nats.getServer().split(":") as [string, string];
+    const server = { [A.ServerAddress]: host, [A.ServerPort]: Number(port) };
     assert.deepEqual(send.attributes, {
+      ...server,
       [A.System]: "nats",
       [A.DestinationName]: subject,
       [A.OperationType]: "send",
@@ -271,6 +275,7 @@ describe("traces with an SDK registered", { timeout: 30_000 }, async () => {
     });
     assert.equal(process.kind, SpanKind.CONSUMER);
     assert.deepEqual(process.attributes, {
+      ...server,
       [A.System]: "nats",
       [A.OperationType]: "process",
       [A.OperationName]: "process",
