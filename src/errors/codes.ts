@@ -61,6 +61,13 @@ export const ErrorCode = {
   // dlq
   DeadLetterNotFound: "ERR_DEAD_LETTER_NOT_FOUND",
   StreamOperationRefused: "ERR_STREAM_OPERATION_REFUSED",
+  // outbox (issue 13, h-pg)
+  /** The outbox table (or its columns) does not exist: run `migrateOutbox(pool)` first. */
+  OutboxTableMissing: "ERR_OUTBOX_TABLE_MISSING",
+  /** `outbox.enqueue`: the INSERT failed (the cause is the driver's error; the transaction is aborted). */
+  OutboxEnqueueFailed: "ERR_OUTBOX_ENQUEUE_FAILED",
+  /** `migrateOutbox`: the migration's SQL failed (the cause is the driver's error). */
+  OutboxMigrationFailed: "ERR_OUTBOX_MIGRATION_FAILED",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",
