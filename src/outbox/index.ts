@@ -7,6 +7,7 @@ export {
   outboxMigrationSql,
 } from "./migration.js";
 export {
+  type OutboxDraft,
   type OutboxOption,
   withOutboxCodec,
   withOutboxLogger,
