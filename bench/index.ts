@@ -9,6 +9,7 @@ import { consumeMeasure } from "./measures/consume.js";
 import { measure as fanout } from "./measures/fanout.js";
 import { measure as ioBound } from "./measures/io-bound.js";
 import { metricsMeasure } from "./measures/metrics.js";
+import { measure as outboxRelay } from "./measures/outbox.js";
 import { measure as poisonFlood } from "./measures/poison-flood.js";
 import { measure as publish } from "./measures/publish.js";
 import { measure as replay } from "./measures/replay.js";
@@ -34,6 +35,7 @@ const MEASURES: readonly Measure[] = [
   rssBacklog,
   replay,
   tracingNoop,
+  outboxRelay,
 ];
 
 function selectMeasures(): readonly Measure[] {

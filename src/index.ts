@@ -35,6 +35,7 @@ export type {
 export * from "./http/index.js";
 export * from "./logger/index.js";
 export * from "./metrics/index.js";
+export * from "./outbox/index.js";
 export type { StartAt, StreamPosition } from "./position/index.js";
 export * from "./producer/index.js";
 export * from "./replay/index.js";

@@ -64,11 +64,23 @@ export const ErrorCode = {
   // envelope
   /** Bytes that are not a valid envelope, or bad input to `envelope()`: see `ErrInvalidEnvelope.issues`. */
   InvalidEnvelope: "ERR_INVALID_ENVELOPE",
+  // outbox (issue 13, h-pg)
+  /** The outbox table (or its columns) does not exist: run `migrateOutbox(pool)` first. */
+  OutboxTableMissing: "ERR_OUTBOX_TABLE_MISSING",
+  /** `outbox.enqueue`: the INSERT failed (the cause is the driver's error; the transaction is aborted). */
+  OutboxEnqueueFailed: "ERR_OUTBOX_ENQUEUE_FAILED",
+  /** `migrateOutbox`: the migration's SQL failed (the cause is the driver's error). */
+  OutboxMigrationFailed: "ERR_OUTBOX_MIGRATION_FAILED",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",
   /** A test backend's `settled()` gave up: messages were still unsettled. */
   NotSettled: "ERR_NOT_SETTLED",
+  // testing helpers: PostgreSQL harness (issue 13, h-pg)
+  /** `startPostgres()`: no `initdb`/`postgres` binaries under /usr/lib/postgresql/<n>/bin or JETROUTE_PG_BIN. */
+  PostgresMissing: "ERR_POSTGRES_MISSING",
+  /** `startPostgres()`: initdb failed or the server did not accept connections in time. */
+  PostgresStart: "ERR_POSTGRES_START",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
