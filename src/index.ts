@@ -32,6 +32,19 @@ export type {
   RouteState,
 } from "./health/index.js";
 export * from "./http/index.js";
+export {
+  type InboxEnv,
+  type InboxKey,
+  type InboxOptions,
+  type InboxSession,
+  type InboxStats,
+  type InboxStore,
+  type InboxVerdict,
+  type InboxWork,
+  type KvInboxOptions,
+  kvInbox,
+  withInbox,
+} from "./inbox/index.js";
 export * from "./logger/index.js";
 export * from "./metrics/index.js";
 export type { StartAt, StreamPosition } from "./position/index.js";

@@ -38,6 +38,13 @@ export function observeSettlement(
     case "dead-letter":
       obs.settled(terminated ? "dead_lettered" : "retried", { reason: s.reason, ...error });
       return;
+    // The inbox's verdicts come before any handler, so nothing observes them; for completeness:
+    case "skip":
+      obs.settled("acked");
+      return;
+    case "defer":
+      obs.settled("retried", { delayMs: s.delayMs });
+      return;
     default:
       s satisfies never;
   }

@@ -11,7 +11,11 @@ export type Settlement =
   /** Hand back without a verdict (bare `nak`): the handler never ran or was stopped by shutdown. */
   | { readonly kind: "release" }
   /** Copy to the DLQ (when the route has one), then terminate. */
-  | { readonly kind: "dead-letter"; readonly reason: string };
+  | { readonly kind: "dead-letter"; readonly reason: string }
+  /** withInbox: the key was processed before: ack without running the handler. */
+  | { readonly kind: "skip" }
+  /** withInbox: another consumer holds the key's claim: redeliver after `delayMs`, not a failure. */
+  | { readonly kind: "defer"; readonly delayMs: number };
 
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;

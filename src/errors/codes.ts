@@ -61,6 +61,13 @@ export const ErrorCode = {
   // dlq
   DeadLetterNotFound: "ERR_DEAD_LETTER_NOT_FOUND",
   StreamOperationRefused: "ERR_STREAM_OPERATION_REFUSED",
+  // inbox (withInbox, kvInbox, pgInbox)
+  /** An inbox store could not claim or record a message key (KV or PostgreSQL unavailable, commit failed). */
+  InboxStoreFailed: "ERR_INBOX_STORE_FAILED",
+  /** An inbox's bucket or table exists with settings it cannot run with, or is missing. */
+  InboxStoreConflict: "ERR_INBOX_STORE_CONFLICT",
+  /** `inboxTransaction(ctx)` outside a handler of a route with a PostgreSQL inbox. */
+  InboxNoTransaction: "ERR_INBOX_NO_TRANSACTION",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",
