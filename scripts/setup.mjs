@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // One setup for `npm test`, `npm run demo`, `npm run example` and `npm run bench` on a fresh clone:
 // installs npm dependencies when they are missing or older than the lock file, then makes sure a
-// nats-server binary is available (see ensure-nats-server.mjs). Uses only node built-ins, so it
+// nats-server binary is available (see ensure-nats-server.mjs), and PostgreSQL's server binaries
+// for the outbox/inbox tests (see ensure-postgres.mjs). Uses only node built-ins, so it
 // runs before anything is installed.
 import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -14,3 +15,4 @@ if (stale) {
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { stdio: "inherit" });
 }
 await import("./ensure-nats-server.mjs");
+await import("./ensure-postgres.mjs");

@@ -73,6 +73,11 @@ export const ErrorCode = {
   NatsServerStart: "ERR_NATS_SERVER_START",
   /** A test backend's `settled()` gave up: messages were still unsettled. */
   NotSettled: "ERR_NOT_SETTLED",
+  // testing helpers: PostgreSQL harness (issue 13, h-pg)
+  /** `startPostgres()`: no `initdb`/`postgres` binaries under /usr/lib/postgresql/<n>/bin or JETROUTE_PG_BIN. */
+  PostgresMissing: "ERR_POSTGRES_MISSING",
+  /** `startPostgres()`: initdb failed or the server did not accept connections in time. */
+  PostgresStart: "ERR_POSTGRES_START",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

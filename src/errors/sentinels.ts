@@ -143,6 +143,11 @@ export const ErrNatsServerMissing = defineSentinel(
 export const ErrNatsServerStart = defineSentinel(ErrorCode.NatsServerStart, "ErrNatsServerStart");
 /** jetroute/testing: `settled()` gave up with messages still unsettled (a handler that always retries?). */
 export const ErrNotSettled = defineSentinel(ErrorCode.NotSettled, "ErrNotSettled");
+// testing helpers: PostgreSQL harness (issue 13, h-pg)
+/** jetroute/testing: `startPostgres()` found no PostgreSQL server binaries (see `npm run setup`). */
+export const ErrPostgresMissing = defineSentinel(ErrorCode.PostgresMissing, "ErrPostgresMissing");
+/** jetroute/testing: `startPostgres()` could not initialise or start the server; the message has its log. */
+export const ErrPostgresStart = defineSentinel(ErrorCode.PostgresStart, "ErrPostgresStart");
 
 /** A subject that may not be published to or consumed from. */
 export class ErrInvalidSubject extends JetrouteError<typeof ErrorCode.InvalidSubject> {

@@ -24,6 +24,14 @@ export {
 } from "./memory-broker/index.js";
 export type { TestMessage } from "./message.js";
 export {
+  findPostgresBin,
+  livePostgresPids,
+  POSTGRES_INSTALL_HINT,
+  startPostgres,
+  type TestPostgres,
+  type TestPostgresOptions,
+} from "./postgres/index.js";
+export {
   type PublishedMessage,
   type RecordingProducer,
   type RecordingProducerOptions,
