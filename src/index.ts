@@ -35,6 +35,7 @@ export * from "./http/index.js";
 export {
   type InboxEnv,
   type InboxKey,
+  type InboxMigrationOptions,
   type InboxOptions,
   type InboxSession,
   type InboxStats,
@@ -43,6 +44,15 @@ export {
   type InboxWork,
   type KvInboxOptions,
   kvInbox,
+  migrateInbox,
+  type PgInbox,
+  type PgInboxClient,
+  type PgInboxOptions,
+  type PgInboxPool,
+  type PgInboxPurgeOptions,
+  type PgInboxResult,
+  type PgQueryable,
+  pgInbox,
   withInbox,
 } from "./inbox/index.js";
 export * from "./logger/index.js";

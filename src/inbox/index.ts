@@ -4,6 +4,14 @@ export { type Gated, InboxGate } from "./gate.js";
 export { defaultInboxKey, EVENT_ID_HEADER, kvToken } from "./key.js";
 export { type KvInboxOptions, kvInbox } from "./kv/store.js";
 export { withInbox } from "./option.js";
+export { type InboxMigrationOptions, migrateInbox } from "./pg/migration.js";
+export type { PgInboxClient, PgInboxPool, PgInboxResult, PgQueryable } from "./pg/sql.js";
+export {
+  type PgInbox,
+  type PgInboxOptions,
+  type PgInboxPurgeOptions,
+  pgInbox,
+} from "./pg/store.js";
 export { InboxCounter } from "./stats.js";
 export type {
   InboxEnv,
