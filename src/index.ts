@@ -38,6 +38,7 @@ export {
   type InboxMigrationOptions,
   type InboxOptions,
   type InboxSession,
+  type InboxSpec,
   type InboxStats,
   type InboxStore,
   type InboxVerdict,

@@ -66,7 +66,7 @@ export const ErrorCode = {
   InboxStoreFailed: "ERR_INBOX_STORE_FAILED",
   /** An inbox's bucket or table exists with settings it cannot run with, or is missing. */
   InboxStoreConflict: "ERR_INBOX_STORE_CONFLICT",
-  /** `inboxTransaction(ctx)` outside a handler of a route with a PostgreSQL inbox. */
+  /** `pgInbox(...).transaction(ctx)` outside a handler of a route with that inbox, or after it returned. */
   InboxNoTransaction: "ERR_INBOX_NO_TRANSACTION",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",

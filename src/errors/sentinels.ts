@@ -131,7 +131,7 @@ export const ErrInboxStoreConflict = defineSentinel(
   ErrorCode.InboxStoreConflict,
   "ErrInboxStoreConflict",
 );
-/** `inboxTransaction(ctx)` called outside a handler run by a route with a PostgreSQL inbox. */
+/** `pgInbox(...).transaction(ctx)` outside a handler of a route with that inbox, or after it returned. */
 export const ErrInboxNoTransaction = defineSentinel(
   ErrorCode.InboxNoTransaction,
   "ErrInboxNoTransaction",

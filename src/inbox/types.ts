@@ -62,7 +62,7 @@ export interface InboxSession<Tx> {
 /**
  * Where an inbox records the keys it processed: {@link kvInbox} (NATS KV) and {@link pgInbox}
  * (PostgreSQL) are jetroute's; another store implements this interface. `Tx` is what the
- * handler's transaction is (see {@link inboxTransaction}).
+ * handler's transaction is (see {@link PgInbox.transaction}).
  */
 export interface InboxStore<Tx = undefined> {
   /** For logs: `"nats-kv"`, `"postgres"`. */
@@ -92,7 +92,7 @@ export interface InboxOptions {
 
 /** A validated inbox, as a JetStream route spec holds it. */
 export interface InboxSpec {
-  // The handler's transaction type is erased here: only inboxTransaction(ctx) reads it.
+  // The handler's transaction type is erased here: only PgInbox.transaction(ctx) reads it.
   readonly store: InboxStore<unknown>;
   readonly key: InboxKey | undefined;
 }
