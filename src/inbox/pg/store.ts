@@ -205,15 +205,14 @@ class PgSession<C extends PgInboxClient> implements InboxSession<C> {
           () => client.release(true),
         );
         return PROCESSED;
-      } else {
-        const committed = await client.query("COMMIT");
-        // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
-        if (committed.command !== "COMMIT") {
-          client.release();
-          throw new ErrInboxStoreFailed(
-            "the handler's transaction had failed (a statement of it raised an error the handler caught): nothing was committed",
-          );
-        }
+      }
+      const committed = await client.query("COMMIT");
+      // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
+      if (committed.command !== "COMMIT") {
+        client.release();
+        throw new ErrInboxStoreFailed(
+          "the handler's transaction had failed (a statement of it raised an error the handler caught): nothing was committed",
+        );
       }
       client.release();
       return PROCESSED;
