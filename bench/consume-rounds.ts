@@ -2,6 +2,7 @@ import { AckPolicy, type ConsumerMessages } from "@nats-io/jetstream";
 import {
   Broker,
   type BrokerOption,
+  type RouteOption,
   route,
   withConcurrency,
   withConnection,
@@ -29,6 +30,8 @@ export interface ConsumeRound {
   readonly work: () => Promise<void>;
   /** More options for the jetroute side's Broker (e.g. withMetrics). @default none */
   readonly brokerOptions?: readonly BrokerOption[];
+  /** More options for the jetroute side's route (e.g. withInbox). @default none */
+  readonly routeOptions?: readonly RouteOption[];
 }
 
 /**
@@ -83,6 +86,7 @@ export async function jetrouteConsume(ctx: BenchContext, r: ConsumeRound) {
       withConcurrency(r.concurrency),
       withPrefetch(r.prefetch),
       ...(r.maxAckPending === undefined ? [] : [withMaxAckPending(r.maxAckPending)]),
+      ...(r.routeOptions ?? []),
     ),
   );
   const stop = new AbortController();

@@ -7,6 +7,7 @@ import { connect, withServers } from "../src/conn/index.js";
 import { startServer, type TestServer } from "../src/testing/index.js";
 import { consumeMeasure } from "./measures/consume.js";
 import { measure as fanout } from "./measures/fanout.js";
+import { inboxMeasure } from "./measures/inbox.js";
 import { measure as ioBound } from "./measures/io-bound.js";
 import { metricsMeasure } from "./measures/metrics.js";
 import { measure as outboxRelay } from "./measures/outbox.js";
@@ -36,6 +37,8 @@ const MEASURES: readonly Measure[] = [
   replay,
   tracingNoop,
   outboxRelay,
+  inboxMeasure(16),
+  inboxMeasure(64),
 ];
 
 function selectMeasures(): readonly Measure[] {

@@ -33,6 +33,30 @@ export type {
   RouteState,
 } from "./health/index.js";
 export * from "./http/index.js";
+export {
+  type InboxEnv,
+  type InboxKey,
+  type InboxMigrationOptions,
+  type InboxOptions,
+  type InboxSession,
+  type InboxSpec,
+  type InboxStats,
+  type InboxStore,
+  type InboxVerdict,
+  type InboxWork,
+  type KvInboxOptions,
+  kvInbox,
+  migrateInbox,
+  type PgInbox,
+  type PgInboxClient,
+  type PgInboxOptions,
+  type PgInboxPool,
+  type PgInboxPurgeOptions,
+  type PgInboxResult,
+  type PgQueryable,
+  pgInbox,
+  withInbox,
+} from "./inbox/index.js";
 export * from "./logger/index.js";
 export * from "./metrics/index.js";
 export * from "./outbox/index.js";

@@ -3,16 +3,18 @@ import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import type { RouteRunContext } from "../broker/types.js";
 import { ErrConnectionClosed } from "../errors/index.js";
+import { InboxGate } from "../inbox/gate.js";
 import type { Logger } from "../logger/index.js";
 import { fromJetStream } from "../message/index.js";
 import type { MessageObservation } from "../observe/index.js";
-import type { Context, JetStreamRouteSpec } from "../router/types.js";
+import type { Context, JetStreamRouteSpec, Message } from "../router/types.js";
 import { type HandlerResult, handlerRuntime, type InlineHandlerRuntime } from "../runtime/index.js";
 import { Admission } from "./admission.js";
 import { supportsTermReason } from "./dead-letter.js";
 import { parseAckSubject } from "./delivery.js";
 import { HeldMessages } from "./held.js";
 import { Inbound } from "./inbound.js";
+import { inboxSettlement } from "./inbox.js";
 import { startKeepAlive } from "./keep-alive.js";
 import { startLagPoll } from "./lag.js";
 import { drainHandlers, type EngineState } from "./lifecycle.js";
@@ -24,7 +26,7 @@ import { forgetDeadPulls, recreateConsumer, startFloorRefresh } from "./recover.
 import type { ReplayGuard } from "./replay-guard.js";
 import { DurableIdentity, rewindGuard } from "./rewind.js";
 import { claimDurable } from "./running.js";
-import { beforeRun, decideSettlement } from "./settle.js";
+import { beforeRun, decideSettlement, type Settlement } from "./settle.js";
 import { Settler } from "./settler.js";
 import type { StatsCounter } from "./stats.js";
 import { requireDLQStream } from "./stream-checks.js";
@@ -60,6 +62,8 @@ export class JetStreamEngine {
   readonly #admission: Admission;
   /** The durable as last seen, to tell a rewind (resetDurable) from an accidental re-creation. */
   readonly #identity = new DurableIdentity();
+  /** withInbox: runs each key's handler at most once (undefined without an inbox). */
+  readonly #inbox: InboxGate | undefined;
 
   constructor(
     spec: JetStreamRouteSpec,
@@ -73,6 +77,10 @@ export class JetStreamEngine {
     this.#guard = guard;
     this.#log = ctx.logger;
     this.#runtime = handlerRuntime(spec, ctx.middleware, ctx.logger, ctx.recordError);
+    this.#inbox =
+      spec.inbox === undefined || stats.inbox === undefined
+        ? undefined
+        : new InboxGate(spec, spec.inbox, stats.inbox, ctx.logger);
     this.#held = new HeldMessages(spec.concurrency, spec.prefetch);
     // Every running handler (and the timeout middleware) listens on this one signal.
     setMaxListeners(0, this.#grace.signal);
@@ -139,6 +147,7 @@ export class JetStreamEngine {
     } finally {
       this.#ctx.signal.removeEventListener("abort", onAbort);
       await this.#drain();
+      await this.#inbox?.close();
       stopKeepAlive();
       release();
     }
@@ -149,6 +158,7 @@ export class JetStreamEngine {
     const jsm = await this.#ctx.conn.jetstreamManager();
     await this.#streamWatch.start(jsm);
     await requireDLQStream(jsm, this.#spec);
+    await this.#inbox?.open(this.#ctx.conn, this.#stop.signal);
     const provisioned = await provisionConsumer(jsm, this.#spec, this.#provisionContext());
     this.#guard.raiseFloor(provisioned.ackFloor);
     const fell = () => this.#streamWatch.check(jsm);
@@ -299,20 +309,24 @@ export class JetStreamEngine {
           producer: this.#ctx.producer,
         };
         const rt = this.#runtime;
-        let result: HandlerResult;
-        try {
-          const returned =
-            obs === undefined
-              ? await rt.pipeline(msg, ctx)
-              : await obs.within(rt.pipeline, msg, ctx);
-          result = rt.returned(returned, msg, ctx);
-        } catch (error) {
-          result = rt.threw(error, msg, ctx);
+        if (this.#inbox !== undefined) {
+          ({ failure, s } = await this.#gated(this.#inbox, m, msg, ctx, log, obs));
+        } else {
+          let result: HandlerResult;
+          try {
+            const returned =
+              obs === undefined
+                ? await rt.pipeline(msg, ctx)
+                : await obs.within(rt.pipeline, msg, ctx);
+            result = rt.returned(returned, msg, ctx);
+          } catch (error) {
+            result = rt.threw(error, msg, ctx);
+          }
+          obs?.handled();
+          this.#stats.handled++;
+          if (result.kind === "error") failure = result.error;
+          s = decideSettlement(result, m.deliveryCount, this.#spec, log);
         }
-        obs?.handled();
-        this.#stats.handled++;
-        if (result.kind === "error") failure = result.error;
-        s = decideSettlement(result, m.deliveryCount, this.#spec, log);
       }
       if (m.phase === "settled") {
         // Abandoned at shutdown: the server redelivers it after ack wait.
@@ -330,6 +344,42 @@ export class JetStreamEngine {
     } finally {
       this.#finish(m);
     }
+  }
+
+  /**
+   * The inbox's way to the same place as the plain path: the handler (observed, counted) runs
+   * only when the store claims the key for this consumer; its verdict decides the settlement.
+   */
+  async #gated(
+    inbox: InboxGate,
+    m: Inbound,
+    msg: Message,
+    ctx: Context,
+    log: Logger,
+    obs: MessageObservation | undefined,
+  ): Promise<{ s: Settlement; failure: unknown }> {
+    const rt = this.#runtime;
+    const gated = await inbox.run(msg, ctx, log, async (c) => {
+      let result: HandlerResult;
+      try {
+        const returned =
+          obs === undefined ? await rt.pipeline(msg, c) : await obs.within(rt.pipeline, msg, c);
+        result = rt.returned(returned, msg, c);
+      } catch (error) {
+        result = rt.threw(error, msg, c);
+      }
+      obs?.handled();
+      this.#stats.handled++;
+      return result;
+    });
+    if (gated.kind === "bad-key") rt.report(gated.error, msg, ctx);
+    const failure =
+      gated.kind === "ran" && gated.result.kind === "error"
+        ? gated.result.error
+        : gated.kind === "bad-key" || gated.kind === "store-failed"
+          ? gated.error
+          : undefined;
+    return { s: inboxSettlement(gated, m.deliveryCount, this.#spec, log), failure };
   }
 
   #finish(m: Inbound): void {

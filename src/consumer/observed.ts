@@ -38,6 +38,13 @@ export function observeSettlement(
     case "dead-letter":
       obs.settled(terminated ? "dead_lettered" : "retried", { reason: s.reason, ...error });
       return;
+    // withInbox's verdicts: the handler did not run.
+    case "skip":
+      obs.settled("skipped");
+      return;
+    case "defer":
+      obs.settled("deferred", { delayMs: s.delayMs });
+      return;
     default:
       s satisfies never;
   }

@@ -1,4 +1,5 @@
 import type { RouteRunContext, RouteRunner } from "../broker/types.js";
+import { InboxCounter } from "../inbox/stats.js";
 import type { JetStreamRouteSpec } from "../router/types.js";
 import { JetStreamEngine } from "./engine.js";
 import { ReplayGuard } from "./replay-guard.js";
@@ -22,7 +23,10 @@ export interface JetStreamRouteRunner extends RouteRunner {
 export function jetStreamRunner(spec: JetStreamRouteSpec): JetStreamRouteRunner {
   // The guard outlives one run: a second run of the same runner still skips replays.
   const guard = new ReplayGuard();
-  const counter = new StatsCounter(guard);
+  const counter = new StatsCounter(
+    guard,
+    spec.inbox === undefined ? undefined : new InboxCounter(),
+  );
   return Object.freeze({
     spec,
     stats: () => counter.snapshot(),

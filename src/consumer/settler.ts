@@ -54,6 +54,14 @@ export class Settler {
         return undefined;
       case "dead-letter":
         return this.#deadLetter(m, s.reason, s.issues, log);
+      case "skip":
+        // Settled for this route: acked (batched) and known to the replay guard, not `acked`.
+        if (this.#acks.push(m) === 1) setImmediate(this.flush);
+        this.#d.guard.add(m.seq);
+        return undefined;
+      case "defer":
+        m.nak(s.delayMs);
+        return undefined;
     }
   }
 

@@ -1,4 +1,6 @@
 import type { ConsumerLag } from "../health/types.js";
+import type { InboxCounter } from "../inbox/stats.js";
+import type { InboxStats } from "../inbox/types.js";
 import type { ReplayGuard, ReplayGuardStats } from "./replay-guard.js";
 
 /**
@@ -63,6 +65,11 @@ export interface JetStreamRouteStats {
    * again, which at-least-once allows).
    */
   readonly replayGuard: ReplayGuardStats;
+  /**
+   * The route's inbox (withInbox): duplicates acked without a run, busy deliveries nak'd,
+   * claims taken over, leases lost, store errors. Undefined when the route has no inbox.
+   */
+  readonly inbox: InboxStats | undefined;
 }
 
 /** Live gauges of the running engine. */
@@ -100,9 +107,12 @@ export class StatsCounter {
   /** The consumer's counts, last read by the engine's lag poll (health interval). */
   lag: ConsumerLag | undefined;
   readonly #guard: ReplayGuard;
+  /** Set when the route has an inbox. */
+  readonly inbox: InboxCounter | undefined;
 
-  constructor(guard: ReplayGuard) {
+  constructor(guard: ReplayGuard, inbox?: InboxCounter) {
     this.#guard = guard;
+    this.inbox = inbox;
   }
 
   snapshot(): JetStreamRouteStats {
@@ -125,6 +135,7 @@ export class StatsCounter {
       held: inFlight + buffered,
       ackFloor,
       replayGuard: Object.freeze(this.#guard.stats()),
+      inbox: this.inbox?.snapshot(),
     });
   }
 }

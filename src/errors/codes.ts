@@ -71,6 +71,13 @@ export const ErrorCode = {
   OutboxEnqueueFailed: "ERR_OUTBOX_ENQUEUE_FAILED",
   /** `migrateOutbox`: the migration's SQL failed (the cause is the driver's error). */
   OutboxMigrationFailed: "ERR_OUTBOX_MIGRATION_FAILED",
+  // inbox (withInbox, kvInbox, pgInbox)
+  /** An inbox store could not claim or record a message key (KV or PostgreSQL unavailable, commit failed). */
+  InboxStoreFailed: "ERR_INBOX_STORE_FAILED",
+  /** An inbox's bucket or table exists with settings it cannot run with, or is missing. */
+  InboxStoreConflict: "ERR_INBOX_STORE_CONFLICT",
+  /** `pgInbox(...).transaction(ctx)` outside a handler of a route with that inbox, or after it returned. */
+  InboxNoTransaction: "ERR_INBOX_NO_TRANSACTION",
   // testing helpers
   NatsServerMissing: "ERR_NATS_SERVER_MISSING",
   NatsServerStart: "ERR_NATS_SERVER_START",

@@ -114,6 +114,29 @@ export const ErrDeadLetterNotFound = defineSentinel(
  * message names the port and the fix; `cause` is Node's error (`code` `EADDRINUSE`, `EACCES`, ...).
  */
 export const ErrHttpListen = defineSentinel(ErrorCode.HttpListen, "ErrHttpListen");
+// inbox
+/**
+ * An inbox store failed to claim or record a message key: the handler did not run, or its
+ * effect was not committed. The message is nak'd with the route's backoff (dead-lettered on its
+ * final delivery); `cause` is the store's error.
+ */
+export const ErrInboxStoreFailed = defineSentinel(
+  ErrorCode.InboxStoreFailed,
+  "ErrInboxStoreFailed",
+);
+/**
+ * The inbox's KV bucket exists with settings the inbox cannot run with (another TTL, a TTL not
+ * longer than the lease), or its PostgreSQL table is missing: the route fails at start.
+ */
+export const ErrInboxStoreConflict = defineSentinel(
+  ErrorCode.InboxStoreConflict,
+  "ErrInboxStoreConflict",
+);
+/** `pgInbox(...).transaction(ctx)` outside a handler of a route with that inbox, or after it returned. */
+export const ErrInboxNoTransaction = defineSentinel(
+  ErrorCode.InboxNoTransaction,
+  "ErrInboxNoTransaction",
+);
 export const ErrNatsServerMissing = defineSentinel(
   ErrorCode.NatsServerMissing,
   "ErrNatsServerMissing",

@@ -42,6 +42,8 @@ export const RouteOptionName = {
   QueueGroup: "withQueueGroup",
   FanOut: "withFanOut",
   MaxPending: "withMaxPending",
+  // inbox
+  Inbox: "withInbox",
 } as const;
 export type RouteOptionName = (typeof RouteOptionName)[keyof typeof RouteOptionName];
 
@@ -61,6 +63,8 @@ export const JETSTREAM_ONLY: readonly RouteOptionName[] = [
   RouteOptionName.OnStreamRecreated,
   RouteOptionName.OnConsumerConflict,
   RouteOptionName.StartAt,
+  // inbox
+  RouteOptionName.Inbox,
 ];
 
 /** Options that only make sense on a core NATS route. */

@@ -1,3 +1,4 @@
+import type { InboxSpec } from "../inbox/types.js";
 import type { Logger } from "../logger/index.js";
 import type { StreamPosition } from "../position/index.js";
 import type { Producer } from "../producer/types.js";
@@ -164,6 +165,8 @@ export interface JetStreamRouteSpec extends BaseRouteSpec {
   readonly startAt: StreamPosition;
   /** True when withStartAt gave it: only then is an existing durable's other start reported. */
   readonly startAtSet: boolean;
+  /** withInbox: the handler runs at most once per message key. @default none */
+  readonly inbox: InboxSpec | undefined;
 }
 
 /** A validated core request-reply route. */

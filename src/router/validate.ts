@@ -16,6 +16,7 @@ import {
   ErrSubjectRequired,
   invalidValueMessage,
 } from "../errors/index.js";
+import { inboxSpecOf } from "../inbox/option.js";
 import { parseStartAt, type StreamPosition } from "../position/index.js";
 import { subjectMatches, subjectsOverlap } from "../subject/index.js";
 import { checkBackoff, exponential } from "./backoff.js";
@@ -381,6 +382,7 @@ function jetStreamFields(
       ? parseStartAt(draft.values.get(O.StartAt), O.StartAt, name)
       : START_ALL,
     startAtSet: draft.values.has(O.StartAt),
+    inbox: inboxSpecOf(draft, name),
   };
 }
 

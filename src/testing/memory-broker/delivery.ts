@@ -126,6 +126,14 @@ export class Delivery {
         c.stats.deadLettered++;
         return;
       }
+      // Inbox verdicts: the memory broker has no inbox (withInbox runs on a real server only).
+      case "skip":
+        e.state = "acked";
+        return;
+      case "defer":
+        e.state = "ready";
+        e.dueAt = now + s.delayMs;
+        return;
     }
   }
 
