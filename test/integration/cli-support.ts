@@ -91,9 +91,19 @@ export async function closedPort(): Promise<number> {
 }
 
 /** A TCP server that accepts and never answers: a NATS connect to it hangs until its timeout. */
-export async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
+export async function blackHole(): Promise<{
+  url: string;
+  /** Resolves when a client connected (the CLI got as far as dialling: its handlers are in). */
+  connected: Promise<void>;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<import("node:net").Socket>();
+  let onConnect!: () => void;
+  const connected = new Promise<void>((resolve) => {
+    onConnect = resolve;
+  });
   const server: Server = createServer((s) => {
+    onConnect();
     sockets.add(s);
     s.on("error", () => {});
     s.once("close", () => sockets.delete(s));
@@ -102,6 +112,7 @@ export async function blackHole(): Promise<{ url: string; close(): Promise<void>
   const { port } = server.address() as { port: number };
   return {
     url: `nats://127.0.0.1:${port}`,
+    connected,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

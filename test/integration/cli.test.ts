@@ -348,8 +348,9 @@ describe("jetroute: connecting", { concurrency: 2 }, () => {
     try {
       const started = Date.now();
       const run = await runCli(["streams", "ls", "--server", hole.url, "--timeout", "20s"], {
+        // Ctrl-C once the CLI is dialling (a fixed delay raced its start on a loaded machine).
         onSpawn: (child) => {
-          setTimeout(() => child.kill("SIGINT"), 1500).unref();
+          void hole.connected.then(() => child.kill("SIGINT"));
         },
       });
       assert.equal(run.code, 130, show(run));
