@@ -28,8 +28,8 @@ export function observerFor(
   return new FanOut(observers);
 }
 
-/** Runs the pipeline and nothing else: a message whose observer could not begin. */
-const UNOBSERVED: MessageObservation = {
+/** Runs the pipeline and nothing else: for a message nothing observes (or could not begin to). */
+export const UNOBSERVED: MessageObservation = {
   within: (fn, a, b) => fn(a, b),
   handled() {},
   settled() {},

@@ -14,6 +14,7 @@ import type {
   ObservedMessage,
   OutcomeDetail,
   RouteObserver,
+  UNOBSERVED,
 } from "../observe/index.js";
 import type { RouteSpec } from "../router/types.js";
 import { subjectMatches } from "../subject/index.js";
@@ -37,13 +38,6 @@ import { linkTo, type TracerSource } from "./source.js";
 export function tracingInstrument(source: TracerSource, server?: ServerAttributes): Instrument {
   return { route: (spec) => new RouteTracer(source, spec, server) };
 }
-
-/** Shared by every message while no SDK records: runs the pipeline and nothing else. */
-const UNTRACED: MessageObservation = {
-  within: (fn, a, b) => fn(a, b),
-  handled() {},
-  settled() {},
-};
 
 class RouteTracer implements RouteObserver {
   readonly #source: TracerSource;
@@ -77,7 +71,7 @@ class RouteTracer implements RouteObserver {
 
   begin(m: ObservedMessage): MessageObservation {
     const tracer = this.#source.tracer();
-    if (tracer === undefined) return UNTRACED;
+    if (tracer === undefined) return UNOBSERVED; // no SDK records: nothing to observe
     const creation = this.#source.extract(m.headers);
     const filter = this.#filterOf(m.subject);
     const attributes: Attributes = {
