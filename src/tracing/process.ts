@@ -7,13 +7,13 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
-import type {
-  Instrument,
-  MessageObservation,
-  MessageOutcome,
-  ObservedMessage,
-  OutcomeDetail,
-  RouteObserver,
+import {
+  type Instrument,
+  type MessageObservation,
+  type MessageOutcome,
+  type ObservedMessage,
+  type OutcomeDetail,
+  type RouteObserver,
   UNOBSERVED,
 } from "../observe/index.js";
 import type { RouteSpec } from "../router/types.js";
