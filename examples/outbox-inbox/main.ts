@@ -137,6 +137,8 @@ async function run(
   signal: AbortSignal,
   cleanup: Cleanup,
 ): Promise<OutboxInboxSummary> {
+  // Nothing below waits on `signal` before the first order: notice a Ctrl-C during start-up here.
+  signal.throwIfAborted();
   await migrateOrders(s.ordersPool);
   await migrateBilling(s.billingPool);
   await ensureStream(s.ordersConn, STREAM, withSubjects("shop.orders.>"));
@@ -163,6 +165,7 @@ async function run(
   // 1. Orders: each one's row and event in one transaction.
   let rolledBack = 0;
   for (const order of ORDERS) {
+    signal.throwIfAborted();
     try {
       await placeOrder(s.ordersPool, outbox, order);
       console.log(

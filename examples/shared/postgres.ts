@@ -10,6 +10,8 @@ export async function postgresForExample(): Promise<{ url: string; stop: () => P
   const fromEnv = process.env.DATABASE_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => {} };
   const server: TestPostgres = await startPostgres();
-  console.error(`[example] DATABASE_URL not set: started an embedded PostgreSQL at ${server.url}`);
+  console.error(
+    `[example] DATABASE_URL not set: started an embedded PostgreSQL at ${server.url} (data dir ${server.dataDir})`,
+  );
   return { url: server.url, stop: () => server.stop() };
 }
