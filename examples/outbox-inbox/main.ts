@@ -195,7 +195,11 @@ async function run(
   await broker.stop();
   const reset = await resetDurable(s.billingConn, STREAM, "billing", { to: 1, logger: log });
   broker = await startBroker(s.billingConn, log, billing, signal, cleanup);
-  await until(async () => (broker.stats().inbox?.duplicates ?? 0) === placed.length, signal);
+  const settled = async () => {
+    const info = await jsm.consumers.info(STREAM, "billing");
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  };
+  await until(settled, signal);
   const duplicatesSkipped = broker.stats().inbox?.duplicates ?? 0;
   console.log(
     `redelivered: durable "billing" reset to seq ${reset.seq} (${reset.method}); ${broker.stats().received} events delivered again, ${duplicatesSkipped} duplicates skipped without running the handler`,
@@ -262,6 +266,7 @@ async function startBroker(
   cleanup.push(stop);
   await broker.started();
   return {
+    // "billing" is a JetStream route: its stats are JetStream route stats.
     stats: () => broker.stats().billing as JetStreamRouteStats,
     stop,
   };
@@ -293,7 +298,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     if (!signal.aborted) throw err;
     // Ctrl-C (or the deadline): everything above was closed on the way out.
     console.error(`[example] stopped before the end: ${(signal.reason as Error).message}`);
-    process.exitCode =
-      signal.reason instanceof Error && signal.reason.message === "SIGTERM" ? 143 : 130;
+    const why = signal.reason instanceof Error ? signal.reason.message : "";
+    process.exitCode = why === "SIGINT" ? 130 : why === "SIGTERM" ? 143 : 1;
   }
 }
