@@ -2,6 +2,7 @@
 // cannot rot: each must exit 0 by itself and print the lines that show what it demonstrates.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 
@@ -24,6 +25,8 @@ interface Finished {
 function runExample(file: string, natsUrl: string | undefined): Promise<Finished> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
   delete env.NATS_URL;
+  // Unset: an example that needs PostgreSQL (outbox-inbox) starts its own embedded one.
+  delete env.DATABASE_URL;
   // Set by `node --test` for its own children: an example that is itself a node:test file
   // (examples/testing) would report to this runner in its binary protocol, not to stdout.
   delete env.NODE_TEST_CONTEXT;
@@ -87,6 +90,41 @@ function serveExample(
       }
       checked.then(() => resolve({ code, stdout, stderr }), reject);
     });
+  });
+}
+
+/**
+ * Starts an example with its own embedded servers and sends it `signal` once stderr matches
+ * `when`: the example must stop by itself (its own exit code) long before the kill timeout.
+ */
+function interruptExample(
+  file: string,
+  when: RegExp,
+  signal: NodeJS.Signals,
+): Promise<Finished & { readonly match: RegExpExecArray | null }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
+  for (const name of ["NATS_URL", "DATABASE_URL", "NODE_TEST_CONTEXT"]) delete env[name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", file], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: KILL_AFTER_MS,
+      killSignal: "SIGKILL",
+    });
+    let stdout = "";
+    let stderr = "";
+    let match: RegExpExecArray | null = null;
+    child.stdout.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+    });
+    child.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+      if (match !== null) return;
+      match = when.exec(stderr);
+      if (match !== null) child.kill(signal);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr, match }));
   });
 }
 
@@ -260,5 +298,65 @@ describe("examples and the demo", { concurrency: true, timeout: 60_000 }, async 
     assert.match(run.stdout, /^live durable pending unchanged: true$/m);
     assert.match(run.stdout, /^durable "invoices" reset to seq 7 \((reset-api|recreated)\)$/m);
     assert.match(run.stdout, /^redelivered after the reset: 7,8,9,10$/m);
+  });
+
+  it("the outbox-inbox example places orders through the outbox and bills each one exactly once, even when every event is delivered again", async () => {
+    const run = await runExample("examples/outbox-inbox/main.ts", server.url);
+    assertExitedCleanly(run);
+    assert.match(run.stderr, /started an embedded PostgreSQL/);
+    for (const id of ["o-1", "o-2", "o-3"]) {
+      assert.match(
+        run.stdout,
+        new RegExp(`^placed ${id}: .*order row and event in one transaction$`, "m"),
+      );
+    }
+    // The rolled-back order's event never reaches the stream.
+    assert.match(
+      run.stdout,
+      /^rolled back o-4: .*violates check constraint "stock_available_check"; no order row, no event$/m,
+    );
+    assert.match(
+      run.stdout,
+      /^relayed 3 events from the outbox \(0 pending\); the stream holds order\.placed for o-1, o-2, o-3$/m,
+    );
+    assert.match(run.stdout, /^billed: o-1, o-2, o-3$/m);
+    assert.match(
+      run.stdout,
+      /^redelivered: durable "billing" reset to seq 1 \((reset-api|recreated)\); 3 events delivered again, 3 duplicates skipped without running the handler$/m,
+    );
+    // The handler ran once per order: never for the redelivered copies.
+    const invoiced = logLines(run.stdout).filter((l) => l.msg === "invoice created");
+    assert.deepEqual(invoiced.map((l) => l.orderId).sort(), ["o-1", "o-2", "o-3"]);
+    // Dead-lettered at its first delivery, with the schema's issues.
+    assert.match(
+      run.stdout,
+      /^dead letter #\d+: order\.placed order\/o-5 from orders-v0, delivery 1: envelope payload failed its schema: /m,
+    );
+    assert.match(run.stdout, /^ {2}issue payload\.customer: /m);
+    assert.match(run.stdout, /^ {2}issue payload\.quantity: .*expected number, received string$/m);
+    assert.match(run.stdout, /^ {2}issue payload\.totalCents: /m);
+    assert.match(
+      run.stdout,
+      /^summary: orders placed 3, rolled back 1, events relayed 3, invoices created 3 \(each order billed once\), duplicates skipped 3, dead letters 1$/m,
+    );
+  });
+
+  it("Ctrl-C stops the outbox-inbox example cleanly: exit code 130, its embedded PostgreSQL stopped and deleted", async () => {
+    const run = await interruptExample(
+      "examples/outbox-inbox/main.ts",
+      /started an embedded PostgreSQL at \S+ \(data dir (\S+)\)/,
+      "SIGINT",
+    );
+    assert.equal(
+      run.code,
+      130,
+      `exit code ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`,
+    );
+    assert.match(run.stderr, /^\[example\] stopped before the end: SIGINT$/m);
+    assert.doesNotMatch(run.stdout, /^summary: /m);
+    assert.ok(!logLines(run.stdout).some((l) => l.msg === "cleanup failed"), run.stdout);
+    const dataDir = run.match?.[1];
+    assert.ok(dataDir !== undefined);
+    assert.equal(existsSync(dataDir), false, `${dataDir} left behind`);
   });
 });
