@@ -27,6 +27,16 @@ export interface BatchResult {
 const MAX_ERROR_TEXT = 2_000;
 
 /**
+ * Starts a batch's transaction, in the same round trip as BEGIN. Without statistics that match
+ * the table (a fresh or truncated table, a burst of inserts since the last ANALYZE) the planner
+ * may read every pending row through a bitmap scan and sort them to take the first `batchSize`:
+ * each batch then costs as much as the whole backlog, just when the relay is catching up. With
+ * bitmap and sequential scans off for this transaction only, it walks the pending index in
+ * order and stops after `batchSize` rows, whatever the statistics say.
+ */
+const BEGIN_BATCH = "BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
+
+/**
  * One relay batch, in one transaction: claim up to `batchSize` due rows, publish them through
  * the producer with msgId = row id, put the failed ones back with their error and backoff,
  * commit.
@@ -99,7 +109,7 @@ export class BatchRunner {
   }
 
   async #inTransaction(client: SqlPoolClient, stop: AbortSignal): Promise<BatchResult> {
-    await client.query("BEGIN");
+    await client.query(BEGIN_BATCH);
     const { rows } = (await client.query(this.#claim, [this.s.batchSize])) as { rows: Row[] };
     if (rows.length === 0) {
       await client.query("COMMIT");
