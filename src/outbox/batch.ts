@@ -32,9 +32,12 @@ const MAX_ERROR_TEXT = 2_000;
  * may read every pending row through a bitmap scan and sort them to take the first `batchSize`:
  * each batch then costs as much as the whole backlog, just when the relay is catching up. With
  * bitmap and sequential scans off for this transaction only, it walks the pending index in
- * order and stops after `batchSize` rows, whatever the statistics say.
+ * order and stops after `batchSize` rows, whatever the statistics say. ISO dates make the text
+ * form of `last_attempt_at`, kept to release untaken rows, read back exactly whatever the
+ * session's DateStyle.
  */
-const BEGIN_BATCH = "BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
+const BEGIN_BATCH =
+  "BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; SET LOCAL datestyle = 'ISO'";
 
 /**
  * One relay batch, in one transaction: claim up to `batchSize` due rows, publish them through
@@ -81,7 +84,7 @@ export class BatchRunner {
       next_attempt_at = now() + f.delay_ms * interval '1 millisecond'
       FROM unnest($1::text[], $2::text[], $3::float8[]) AS f(id, error, delay_ms)
       WHERE t.id = f.id`;
-    // The text form of a timestamptz reads back exactly in the same session.
+    // The text form of a timestamptz reads back exactly within the transaction (ISO dates).
     this.#release = `UPDATE ${t} AS t SET sent_at = NULL, attempts = t.attempts - 1,
       last_error = r.error, last_attempt_at = r.attempt_at::timestamptz
       FROM unnest($1::text[], $2::text[], $3::text[]) AS r(id, error, attempt_at)
