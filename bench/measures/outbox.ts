@@ -36,9 +36,19 @@ const TUNING: OutboxOption[] = [
 /**
  * Outbox relay throughput: N events already in the outbox table, from relay start until every
  * row is published and marked sent (default options: 500-row batches, 2 at once), against
- * `producer.publishWindowed` of the same N events (same msgIds, payloads, window 1000) in the
- * same run. The ratio is relay / windowed publish; a real PostgreSQL (fsync on) from
- * jetroute/testing, file-store streams.
+ * `producer.publishWindowed` of the same N events (same producer, same msgId shape, payloads
+ * and subject, window 1000, a fresh file-store stream each round) in the same run. The ratio is
+ * relay / windowed publish. Both sides are timed from their first publish to their last
+ * acknowledgement; the relay's time also holds its start (table probe, LISTEN) and the last
+ * batch's COMMIT. PostgreSQL from jetroute/testing with `durable: true`: fsync,
+ * synchronous_commit and full_page_writes on, as in production, data on the machine's disk.
+ *
+ * Where the time goes (2 shared cores; CPU per message read from /proc around each round):
+ * the windowed side spends ~19 µs in this process (nats.js publish) and ~7.5 µs in nats-server;
+ * the relay adds ~8 µs in PostgreSQL (lock and claim a row, write its new version and primary
+ * key entry, WAL, commit, vacuum) and ~4 µs in this process (pg driver, row objects, GC). On
+ * a machine shared with other work the ratio follows total CPU per message (~26 vs ~40 µs):
+ * about 0.65-0.68. Reaching 0.8 needs the relay's extra work under ~6.5 µs per row.
  */
 export const measure: Measure = {
   name: "outbox-relay",

@@ -311,6 +311,48 @@ describe("transactional outbox", async () => {
     assert.equal((free.rows[0] as { n: number }).n, 300);
   });
 
+  it("rows claimed but not published when the relay stops keep their attempts, last error and attempt time exactly", async () => {
+    const { stream, table, subject } = await world.fresh();
+    await enqueueMany(world, world.outbox(table), subject, "kept", 20, 20);
+    // As if an earlier relay had failed to publish them once, with microsecond timestamps.
+    await world.pool.query(
+      `UPDATE "${table}" SET attempts = 1, last_error = 'ERR_NO_RESPONDERS earlier',
+        last_attempt_at = '2026-01-02 03:04:05.123456+00', next_attempt_at = now() - interval '1 s'`,
+    );
+    const before = await world.pool.query(
+      `SELECT id, attempts, last_error, last_attempt_at::text AS at, next_attempt_at::text AS next
+       FROM "${table}" ORDER BY id`,
+    );
+    const hold = gate();
+    const real = world.producer();
+    let calls = 0;
+    const producer = {
+      ...real,
+      async publishWindowed(...args: Parameters<typeof real.publishWindowed>) {
+        calls++;
+        await hold.promise; // claimed; the abort comes before the first row is taken
+        return real.publishWindowed(...args);
+      },
+    };
+    const controller = new AbortController();
+    const done = world
+      .outbox(table, producer, withRelayBatchSize(100), withRelayConcurrency(1))
+      .relay({ signal: controller.signal });
+    await until(() => calls === 1);
+    controller.abort();
+    hold.open();
+    await done;
+    const after = await world.pool.query(
+      `SELECT id, attempts, last_error, last_attempt_at::text AS at, next_attempt_at::text AS next
+       FROM "${table}" ORDER BY id`,
+    );
+    assert.deepEqual(after.rows, before.rows);
+    assert.equal((await rowCounts(world.pool, table)).sent, 0);
+    const stored = (await (await world.conn.jetstreamManager()).streams.info(stream)).state
+      .messages;
+    assert.equal(stored, 0);
+  });
+
   it("migrateOutbox is idempotent and safe to run concurrently", async () => {
     const table = "outbox_concurrent_migration";
     await Promise.all([1, 2, 3].map(() => migrateOutbox(world.pool, { table })));
