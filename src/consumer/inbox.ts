@@ -13,9 +13,11 @@ const SKIP: Settlement = Object.freeze({ kind: "skip" });
  * | ---------------------------------- | --------------------------------------------------- |
  * | the handler ran                    | the settlement table (decideSettlement)             |
  * | processed before (duplicate)       | ack, the handler not run                            |
- * | claimed by another consumer (busy) | nak(until its lease ends), not a failure            |
  * | the key function failed            | a thrown handler error (the route's error policy)   |
- * | the store failed                   | nak(backoff); dead-letter on the final delivery     |
+ * | the store failed after the handler | nak(backoff); dead-letter on the final delivery     |
+ *
+ * A key another consumer holds, and a store that does not answer before the handler ran, are
+ * waited for in the gate (src/inbox/gate.ts), holding the message: no delivery is used up.
  */
 export function inboxSettlement(
   gated: Gated,
@@ -28,8 +30,6 @@ export function inboxSettlement(
       return decideSettlement(gated.result, deliveryCount, spec, log);
     case "duplicate":
       return SKIP;
-    case "busy":
-      return { kind: "defer", delayMs: gated.retryInMs };
     case "bad-key":
       return decideSettlement({ kind: "error", error: gated.error }, deliveryCount, spec, log);
     case "store-failed":

@@ -42,9 +42,6 @@ export function observeSettlement(
     case "skip":
       obs.settled("skipped");
       return;
-    case "defer":
-      obs.settled("deferred", { delayMs: s.delayMs });
-      return;
     default:
       s satisfies never;
   }

@@ -22,9 +22,7 @@ export type Settlement =
       readonly issues?: readonly SchemaIssue[];
     }
   /** withInbox: the key was processed before: ack without running the handler. */
-  | { readonly kind: "skip" }
-  /** withInbox: another consumer holds the key's claim: redeliver after `delayMs`, not a failure. */
-  | { readonly kind: "defer"; readonly delayMs: number };
+  | { readonly kind: "skip" };
 
 /** Used when a backoff strategy throws or returns nonsense: a retry must still be delayed. */
 export const FALLBACK_DELAY_MS = 1000;

@@ -59,9 +59,6 @@ export class Settler {
         if (this.#acks.push(m) === 1) setImmediate(this.flush);
         this.#d.guard.add(m.seq);
         return undefined;
-      case "defer":
-        m.nak(s.delayMs);
-        return undefined;
     }
   }
 

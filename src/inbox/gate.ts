@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Connection } from "../conn/types.js";
 import { ErrInboxStoreFailed, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
@@ -14,12 +15,10 @@ export type Gated =
   | { readonly kind: "ran"; readonly result: HandlerResult }
   /** Processed before: ack without running. */
   | { readonly kind: "duplicate" }
-  /** Another consumer is processing the key: nak with this delay (not a failure). */
-  | { readonly kind: "busy"; readonly retryInMs: number }
   /** The key function failed: a handler failure (the route's error policy applies). */
   | { readonly kind: "bad-key"; readonly error: unknown }
   /**
-   * The store failed: the handler did not run, or its effect was not committed (ErrInboxStoreFailed).
+   * The store failed after the handler ran: its effect was not committed (ErrInboxStoreFailed).
    * Nak with backoff, like `retry()`.
    */
   | { readonly kind: "store-failed"; readonly error: unknown };
@@ -81,38 +80,64 @@ export class InboxGate {
     } catch (error) {
       return { kind: "bad-key", error };
     }
-    let result: HandlerResult | undefined;
-    try {
-      const verdict = await session.process(key, async (tx) => {
-        result = await handle(tx === undefined ? ctx : attachTransaction(ctx, tx));
-        return succeeded(result);
-      });
-      switch (verdict.kind) {
-        case "duplicate":
-          this.#counter.duplicates++;
-          log.debug({ key }, "inbox: processed before; acked without running the handler");
-          return verdict;
-        case "busy":
-          this.#counter.busy++;
-          log.debug(
-            { key, retryInMs: verdict.retryInMs },
-            "inbox: key claimed by another consumer",
+    // Waiting here holds the message (the engine's in-progress acks keep it ours): a busy key or
+    // an unreachable store must not use up deliveries, or a store outage longer than the
+    // route's retries would dead-letter every message the handler never saw.
+    let waitedBusy = false;
+    let outage: Outage | undefined;
+    for (;;) {
+      let result: HandlerResult | undefined;
+      try {
+        const verdict = await session.process(key, async (tx) => {
+          result = await handle(tx === undefined ? ctx : attachTransaction(ctx, tx));
+          return succeeded(result);
+        });
+        if (outage !== undefined) {
+          log.warn({ key, waitedMs: Date.now() - outage.since }, "inbox store answers again");
+        }
+        switch (verdict.kind) {
+          case "duplicate":
+            this.#counter.duplicates++;
+            log.debug({ key }, "inbox: processed before; acked without running the handler");
+            return verdict;
+          case "busy":
+            if (!waitedBusy) {
+              this.#counter.busy++;
+              log.debug(
+                { key, retryInMs: verdict.retryInMs },
+                "inbox: key claimed by another consumer; waiting",
+              );
+              waitedBusy = true;
+            }
+            if (!(await pause(Math.min(verdict.retryInMs, BUSY_POLL_MS), ctx.signal))) {
+              return interrupted(ctx.signal);
+            }
+            continue;
+          case "processed":
+            this.#processed(verdict, key, log);
+            // `process` resolved "processed" only after the work ran, so `result` is set.
+            return { kind: "ran", result: result as HandlerResult };
+        }
+      } catch (error) {
+        this.#counter.storeErrors++;
+        if (result !== undefined) {
+          // The handler ran and its effect was not committed: a failed attempt, retried.
+          log.error(
+            { err: error, key },
+            "inbox store failed; the handler's effect was not committed",
           );
-          return verdict;
-        case "processed":
-          this.#processed(verdict, key, log);
-          // `process` resolved "processed" only after the work ran, so `result` is set.
-          return { kind: "ran", result: result as HandlerResult };
+          return { kind: "store-failed", error };
+        }
+        outage ??= { since: Date.now(), delayMs: STORE_RETRY_MIN_MS };
+        if (outage.delayMs === STORE_RETRY_MIN_MS) {
+          log.error(
+            { err: error, key },
+            "inbox store failed; waiting for it before running the handler",
+          );
+        }
+        if (!(await pause(outage.delayMs, ctx.signal))) return interrupted(ctx.signal);
+        outage.delayMs = Math.min(outage.delayMs * 2, STORE_RETRY_MAX_MS);
       }
-    } catch (error) {
-      this.#counter.storeErrors++;
-      log.error(
-        { err: error, key, ran: result !== undefined },
-        result === undefined
-          ? "inbox store failed; the handler did not run"
-          : "inbox store failed; the handler's effect was not committed",
-      );
-      return { kind: "store-failed", error };
     }
   }
 
@@ -149,6 +174,33 @@ export class InboxGate {
       invalidValueMessage("withInbox key result", key, "a non-empty string", this.#spec.name),
     );
   }
+}
+
+/** How often a delivery whose key another consumer holds asks again, at most (ms). */
+const BUSY_POLL_MS = 1_000;
+/** Retry delays while the store does not answer (ms): doubling from the first to the last. */
+const STORE_RETRY_MIN_MS = 250;
+const STORE_RETRY_MAX_MS = 10_000;
+
+interface Outage {
+  readonly since: number;
+  delayMs: number;
+}
+
+/** Waits `ms`; false when `signal` aborted first (the shutdown grace ended). */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The shutdown ended the wait: handed back unprocessed (a release), like an interrupted handler. */
+function interrupted(signal: AbortSignal): Gated {
+  return { kind: "ran", result: { kind: "interrupted", reason: signal.reason } };
 }
 
 /** Only a handler that succeeded is recorded; a retry, reject, throw or interruption is not. */

@@ -90,7 +90,7 @@ class BrokerSource implements MetricsSource {
         // Every delivery ends in exactly one of these, so once nothing is held they add up to
         // `received`: skipped ones were acked (a replay, a redrive for another durable) or
         // ignored (a second copy of a message still running) without running the handler, or
-        // the inbox found its key processed; deferred: the inbox found another claim on it.
+        // the inbox found its key processed.
         const settled = {
           acked: s.acked,
           retried: s.nakd,
@@ -98,7 +98,6 @@ class BrokerSource implements MetricsSource {
           released: s.released,
           skipped:
             s.replaysSkipped + s.duplicatesSkipped + s.redrivesSkipped + (s.inbox?.duplicates ?? 0),
-          deferred: s.inbox?.busy ?? 0,
           abandoned: s.abandoned,
         };
         return { route, stream, received: s.received, settled };

@@ -20,8 +20,7 @@ export interface ObservedMessage {
  * a failed dead-letter store included), `dead_lettered` (terminated, copied to the DLQ when the
  * route has one), `released` (bare nak: interrupted by shutdown), `abandoned` (the handler
  * returned after the shutdown gave up on it: nothing was sent, the server redelivers after ack
- * wait), `skipped` (withInbox: the key was processed before; acked unrun), `deferred`
- * (withInbox: another consumer holds the key; redelivered later). Core routes: `ok`, or `error` (the handler failed, or a request route answered with an
+ * wait), `skipped` (withInbox: the key was processed before; acked unrun). Core routes: `ok`, or `error` (the handler failed, or a request route answered with an
  * error reply).
  */
 export type MessageOutcome =
@@ -31,7 +30,6 @@ export type MessageOutcome =
   | "released"
   | "abandoned"
   | "skipped"
-  | "deferred"
   | "ok"
   | "error";
 

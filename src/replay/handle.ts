@@ -101,7 +101,6 @@ export async function settleReplayed(
       // Inbox verdicts: a replay runs its handlers without the route's inbox.
       case "skip":
         return "handled";
-      case "defer":
       case "nak": {
         if (!(await sleep(s.delayMs, deps.signal))) return "interrupted";
         const next = attempt(m, n + 1, deps);

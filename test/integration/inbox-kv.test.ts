@@ -18,6 +18,7 @@ import {
   reject,
   route,
   withAckWait,
+  withConcurrency,
   withDurable,
   withMaxDeliver,
   withQueueGroup,
@@ -78,6 +79,39 @@ describe("withInbox on the NATS KV store", { timeout: 60_000 }, async () => {
       leaseLost: 0,
       storeErrors: 0,
     });
+  });
+
+  it("holds a copy whose key another consumer is running until that run is recorded: no delivery used up", async () => {
+    const { stream, subject, bucket } = await setup("busy");
+    const runs: string[] = [];
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "bill",
+          async (msg) => {
+            runs.push(msg.header("Jetroute-Event-Id") ?? "");
+            // Longer than the lease: the claim stays live because it is renewed.
+            await new Promise((r) => setTimeout(r, 2_500));
+          },
+          withStream(stream),
+          withSubject(subject),
+          withConcurrency(2),
+          withMaxDeliver(2),
+          withInbox(kvInbox(conn, { bucket, lease: "1s" })),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await publishEvents(conn, subject, 1, () => "order-7-placed", 2);
+    await until(() => (jsStats(run.broker, "bill").inbox?.duplicates ?? 0) === 1);
+    await run.stop();
+    const stats = jsStats(run.broker, "bill");
+    assert.deepEqual(runs, ["order-7-placed"]);
+    // The waiting copy was acked on its first delivery: never nak'd, never redelivered.
+    assert.equal(stats.received, 2);
+    assert.equal(stats.nakd, 0);
+    assert.equal(stats.deadLettered, 0);
+    assert.equal(stats.inbox?.busy, 1);
   });
 
   it("runs the handler once when the same stored message is delivered three times", async () => {

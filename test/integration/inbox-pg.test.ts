@@ -8,12 +8,22 @@ import {
   isJetrouteError,
 } from "../../src/errors/index.js";
 import { type InboxStore, migrateInbox, pgInbox, withInbox } from "../../src/inbox/index.js";
-import { reject, route, withConcurrency, withStream, withSubject } from "../../src/router/index.js";
+import {
+  fixed,
+  reject,
+  route,
+  withBackoff,
+  withConcurrency,
+  withDLQ,
+  withMaxDeliver,
+  withStream,
+  withSubject,
+} from "../../src/router/index.js";
 import type { Context } from "../../src/router/types.js";
 import { startPostgres, type TestPostgres } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, gate, useServer } from "../helpers/index.js";
 import { jsStats, makeStream, runBroker, unique, until, useConnection } from "./engine-support.js";
-import { assertEachOnce, exactlyOnce, publishEvents } from "./inbox-support.js";
+import { assertEachOnce, exactlyOnce, portGate, publishEvents } from "./inbox-support.js";
 
 checkLeaksAfterAll();
 
@@ -84,6 +94,59 @@ describe("withInbox on the PostgreSQL store", { timeout: 90_000 }, async () => {
       [id],
     );
     assert.deepEqual(rows, [{ consumer: `${stream}/bill`, message_key: id }]);
+  });
+
+  it("waits out a PostgreSQL outage longer than the route's retries: nothing is dead-lettered, each event runs once after", async () => {
+    const { stream, subject } = await setup();
+    const dlq = `${stream.toLowerCase()}.dlq`;
+    // The inbox's pool reaches PostgreSQL through a gate the test closes (connections refused).
+    const gateway = await portGate(postgres.port);
+    const gated = new pg.Pool({
+      connectionString: postgres.url.replace(`:${postgres.port}/`, `:${gateway.port}/`),
+      max: 4,
+      connectionTimeoutMillis: 1_000,
+    });
+    // Clients cut by the gate (idle ones, and any a transaction holds) fail; nothing to report.
+    gated.on("error", () => {});
+    gated.on("connect", (client) => client.on("error", () => {}));
+    after(async () => {
+      await gated.end();
+      await gateway.close();
+    });
+    const inbox = pgInbox(gated);
+    const run = runBroker(conn, (b) =>
+      b.register(
+        route(
+          "bill",
+          async (msg, ctx) => {
+            await inbox
+              .transaction(ctx)
+              .query("INSERT INTO effects (event_id) VALUES ($1)", [
+                msg.header("Jetroute-Event-Id"),
+              ]);
+          },
+          withStream(stream),
+          withSubject(subject),
+          withInbox(inbox),
+          withMaxDeliver(2),
+          withBackoff(fixed("50ms")),
+          withDLQ(dlq),
+        ),
+      ),
+    );
+    await run.broker.started();
+    await gateway.down();
+    await publishEvents(conn, subject, 10, (i) => `${stream}-outage-${i}`);
+    // Far longer than 2 deliveries 50 ms apart: before, every event was dead-lettered by now.
+    await until(() => (jsStats(run.broker, "bill").inbox?.storeErrors ?? 0) >= 10);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await gateway.up();
+    await until(async () => (await effectsOf(`${stream}-outage-`)).size === 10);
+    await run.stop();
+    assertEachOnce(await effectsOf(`${stream}-outage-`), 10);
+    const stats = jsStats(run.broker, "bill");
+    assert.equal(stats.deadLettered, 0);
+    assert.equal(stats.handled, 10);
   });
 
   it("counts each of two brokers' events exactly once under forced redeliveries", async () => {

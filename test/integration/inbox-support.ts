@@ -1,6 +1,7 @@
 // Shared by the inbox tests (KV and PostgreSQL, integration and chaos): events published with a
 // `Jetroute-Event-Id`, and the exactly-once run of two brokers on one durable.
 import assert from "node:assert/strict";
+import { createServer, connect as netConnect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { headers } from "@nats-io/nats-core";
 import { connect, withServers } from "../../src/conn/index.js";
@@ -182,3 +183,45 @@ export function assertEachOnce(counts: ReadonlyMap<string, number>, events: numb
 }
 
 export { until };
+
+/**
+ * A TCP forwarder to `127.0.0.1:<target>` on a port of its own that `down()` closes (open
+ * connections cut, new ones refused) and `up()` opens again on the same port: a database that
+ * goes away and comes back at the same address.
+ */
+export async function portGate(target: number): Promise<{
+  readonly port: number;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = netConnect(target, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.once("close", () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+    client.once("close", () => upstream.destroy());
+    upstream.once("close", () => client.destroy());
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  const shut = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
+  await listen(0);
+  const { port } = server.address() as { port: number };
+  return { port, down: shut, up: () => listen(port), close: shut };
+}

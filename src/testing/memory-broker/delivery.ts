@@ -130,10 +130,6 @@ export class Delivery {
       case "skip":
         e.state = "acked";
         return;
-      case "defer":
-        e.state = "ready";
-        e.dueAt = now + s.delayMs;
-        return;
     }
   }
 
