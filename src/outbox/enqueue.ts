@@ -34,14 +34,11 @@ export function enqueuer(s: OutboxSettings) {
       );
     }
     const id = event.id ?? randomUUID();
-    if (typeof id !== "string" || id.length === 0 || id.length > 255) {
-      throw new ErrInvalidOption(
-        invalidValueMessage("enqueue event.id", id, "a string of 1 to 255 characters"),
-      );
-    }
+    checkId(id);
     validatePublishSubject(event.subject, "enqueue event.subject");
     // Refused here, inside the caller's transaction, rather than by the relay forever after.
     toMsgHdrs(event.headers as Record<string, string | readonly string[]> | undefined, true);
+    checkHeaderValues(event.headers);
     const payload =
       event.payload instanceof Uint8Array ? event.payload : s.codec.encode(event.payload);
     const headers = event.headers === undefined ? null : JSON.stringify(event.headers);
@@ -64,3 +61,49 @@ export function enqueuer(s: OutboxSettings) {
     return { id, duplicate: rowCount === 0 };
   };
 }
+
+/**
+ * The id travels as the `Nats-Msg-Id` header, whose value NATS trims and may not hold control
+ * characters: `"a "` would be stored as `"a"` (a duplicate of another row, marked sent but never
+ * delivered) and `"a\n"` could never be published. Refused at enqueue, in the caller's
+ * transaction.
+ */
+function checkId(id: unknown): void {
+  const ok =
+    typeof id === "string" &&
+    id.length > 0 &&
+    id.length <= MAX_ID_CHARS &&
+    id === id.trim() &&
+    !CONTROL.test(id);
+  if (ok) return;
+  throw new ErrInvalidOption(
+    invalidValueMessage(
+      "enqueue event.id",
+      id,
+      `1 to ${MAX_ID_CHARS} characters with no control characters and no leading or trailing spaces (it is the Nats-Msg-Id header, which NATS trims)`,
+    ),
+  );
+}
+
+/** Header values NATS would trim on the way: the consumer would not see what was enqueued. */
+function checkHeaderValues(headers: unknown): void {
+  if (typeof headers !== "object" || headers === null) return;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === "string" && v !== v.trim()) {
+        throw new ErrInvalidOption(
+          invalidValueMessage(
+            `enqueue event.headers.${name}`,
+            v,
+            "a value with no leading or trailing spaces (NATS trims header values)",
+          ),
+        );
+      }
+    }
+  }
+}
+
+/** The outbox's id column takes up to this many characters: an envelope's event id fits. */
+const MAX_ID_CHARS = 256;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;

@@ -82,11 +82,11 @@ function tableOf(options: OutboxMigrationOptions, fn: string): OutboxTable {
 }
 
 function migrationStatements(t: OutboxTable): string[] {
-  const channel = t.name.replaceAll("'", "''");
+  const channel = t.channel.replaceAll("'", "''");
   return [
     `CREATE TABLE IF NOT EXISTS ${t.sql} (
   position        bigint GENERATED ALWAYS AS IDENTITY,
-  id              text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 255),
+  id              text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 256),
   subject         text NOT NULL,
   payload         bytea NOT NULL,
   headers         jsonb,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 
 /** The default outbox table. */
@@ -7,8 +8,13 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A validated table name, quoted for SQL, with the names of what the migration creates for it. */
 export interface OutboxTable {
-  /** As given: `jetroute_outbox` or `app.outbox`. Also the LISTEN/NOTIFY channel. */
+  /** As given: `jetroute_outbox` or `app.outbox`. */
   readonly name: string;
+  /**
+   * The LISTEN/NOTIFY channel: the name as given, or (over PostgreSQL's 63-byte identifier
+   * limit, which NOTIFY enforces) its first 54 characters and 8 hex digits of its hash.
+   */
+  readonly channel: string;
   /** `"jetroute_outbox"` or `"app"."outbox"`. */
   readonly sql: string;
   /** The pending-rows index, the notify function and trigger, schema-qualified like the table. */
@@ -44,10 +50,16 @@ export function outboxTable(name: unknown, option: string): OutboxTable {
     pendingIndex: quote(`${table.slice(0, 55)}_pending`),
     notifyFunction: derived("_notify"),
     notifyTrigger: quote(`${table.slice(0, 56)}_notify`),
-    channelSql: quote(name as string),
+    channel: channelOf(name as string),
+    channelSql: quote(channelOf(name as string)),
   });
 }
 
 function quote(ident: string): string {
   return `"${ident}"`;
+}
+
+function channelOf(name: string): string {
+  if (name.length <= 63) return name;
+  return `${name.slice(0, 54)}_${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
 }

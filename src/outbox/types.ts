@@ -36,7 +36,7 @@ export interface SqlPool extends SqlQueryable {
 export interface OutboxEvent {
   /**
    * The event id: the row's primary key and the JetStream message id (`Nats-Msg-Id`), so a
-   * republished row is stored once. Up to 255 characters.
+   * republished row is stored once. Up to 256 characters (an envelope's event id fits), no control characters, no leading or trailing spaces (NATS trims the `Nats-Msg-Id` header).
    * @default a random UUID
    */
   readonly id?: string;

@@ -149,7 +149,10 @@ export async function rowCounts(
   table: string,
 ): Promise<{ total: number; sent: number; pending: number }> {
   const { rows } = await pool.query(
-    `SELECT count(*)::int AS total, count(sent_at)::int AS sent FROM "${table}"`,
+    `SELECT count(*)::int AS total, count(sent_at)::int AS sent FROM ${table
+      .split(".")
+      .map((part) => `"${part}"`)
+      .join(".")}`,
   );
   const r = rows[0] as { total: number; sent: number };
   return { ...r, pending: r.total - r.sent };

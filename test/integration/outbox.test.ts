@@ -133,6 +133,25 @@ describe("transactional outbox", async () => {
     assert.ok(delivered, "the row was not sent: the notification did not wake the relay");
   });
 
+  it("a schema.table name longer than NOTIFY's 63-byte channel limit still enqueues, and its commit wakes the relay", async () => {
+    const { subject } = await world.fresh();
+    const table = `${"s".repeat(40)}.${"t".repeat(40)}`;
+    await world.pool.query(`CREATE SCHEMA IF NOT EXISTS ${"s".repeat(40)}`);
+    await migrateOutbox(world.pool, { table });
+    const outbox = world.outbox(table, undefined, withRelayPollInterval("1h"));
+    const relay = world.run(outbox);
+    await new Promise((r) => setTimeout(r, 300)); // the relay is idle and listening
+    await inTransaction(world.pool, (c) =>
+      outbox.enqueue(c, { subject: `${subject}.x`, payload: 1 }),
+    );
+    const delivered = await within(
+      5_000,
+      async () => (await rowCounts(world.pool, table)).sent === 1,
+    );
+    await relay.stop();
+    assert.ok(delivered, "the row was not sent: the notification did not wake the relay");
+  });
+
   it("NATS stopped for 5 s while 1k events are enqueued: all arrive once it is back", async () => {
     const { stream, table, subject } = await world.fresh();
     const outbox = world.outbox(table);
@@ -429,7 +448,7 @@ describe("transactional outbox", async () => {
       });
     }
 
-    it("refuses a wildcard subject, an empty id, a bad header and a relay without a signal", async () => {
+    it("refuses a wildcard subject, ids NATS would alter or refuse, a bad or padded header and a relay without a signal", async () => {
       const { table, subject } = await world.fresh();
       const outbox = world.outbox(table);
       await inTransaction(world.pool, async (c) => {
@@ -437,9 +456,18 @@ describe("transactional outbox", async () => {
           outbox.enqueue(c, { subject: `${subject}.*`, payload: 1 }),
           ErrInvalidSubject,
         );
+        // The id is the Nats-Msg-Id header: NATS trims it and refuses control characters, so
+        // "a " would be stored as "a" (a duplicate, marked sent, never delivered).
+        for (const id of ["", "a ", " a", "a\nb", "a\rb", "x".repeat(257)]) {
+          await assert.rejects(
+            outbox.enqueue(c, { id, subject: `${subject}.a`, payload: 1 }),
+            ErrInvalidOption,
+            JSON.stringify(id),
+          );
+        }
         await assert.rejects(
-          outbox.enqueue(c, { id: "", subject: `${subject}.a`, payload: 1 }),
-          ErrInvalidOption,
+          outbox.enqueue(c, { subject: `${subject}.a`, payload: 1, headers: { note: " padded " } }),
+          /no leading or trailing spaces/,
         );
         await assert.rejects(
           outbox.enqueue(c, { subject: `${subject}.a`, payload: 1, headers: { "bad key": "v" } }),
