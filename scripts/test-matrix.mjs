@@ -138,6 +138,8 @@ function legEnv(row) {
   delete env.NATS_SERVER_VERSION;
   if (row.server.isDefault) env.NATS_SERVER_BIN = row.server.bin;
   else env.NATS_SERVER_VERSION = row.server.version;
+  // npm test runs the inbox's exactly-once tests at the 10k events; the legs at 2k.
+  env.JETROUTE_INBOX_EVENTS ??= "2000";
   if (row.exclude) env.JETROUTE_TEST_EXCLUDE = row.exclude.join(",");
   else delete env.JETROUTE_TEST_EXCLUDE;
   return env;
