@@ -5,6 +5,7 @@ import {
   ErrOutboxEnqueueFailed,
   ErrOutboxTableMissing,
   invalidValueMessage,
+  type JetrouteError,
 } from "../errors/index.js";
 import { toMsgHdrs } from "../producer/headers.js";
 import { validatePublishSubject } from "../subject/index.js";
@@ -46,13 +47,8 @@ export function enqueuer(s: OutboxSettings) {
     try {
       ({ rowCount } = await client.query(sql, [id, event.subject, payload, headers]));
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === UNDEFINED_TABLE || code === UNDEFINED_COLUMN) {
-        throw new ErrOutboxTableMissing(
-          `outbox table ${s.table.name} is missing or incomplete; run migrateOutbox(pool, { table: ${describeValue(s.table.name)} }) first`,
-          { cause: err },
-        );
-      }
+      const missing = tableMissing(err, s.table.name);
+      if (missing !== undefined) throw missing;
       throw new ErrOutboxEnqueueFailed(
         `inserting event ${describeValue(id)} into ${s.table.name} failed: ${err instanceof Error ? err.message : describeValue(err)}`,
         { cause: err },
@@ -107,3 +103,16 @@ function checkHeaderValues(headers: unknown): void {
 const MAX_ID_CHARS = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * ErrOutboxTableMissing for a driver error saying the table or a column does not exist (the
+ * migration has not run), naming the fix; undefined for any other error.
+ */
+export function tableMissing(err: unknown, table: string): JetrouteError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code !== UNDEFINED_TABLE && code !== UNDEFINED_COLUMN) return undefined;
+  return new ErrOutboxTableMissing(
+    `outbox table ${table} is missing or incomplete; run migrateOutbox(pool, { table: ${describeValue(table)} }) first`,
+    { cause: err },
+  );
+}

@@ -1,7 +1,7 @@
-import { describeValue, ErrInvalidOption, ErrOutboxTableMissing } from "../errors/index.js";
+import { describeValue, ErrInvalidOption } from "../errors/index.js";
 import type { Producer } from "../producer/index.js";
 import { BatchRunner } from "./batch.js";
-import { UNDEFINED_COLUMN, UNDEFINED_TABLE } from "./enqueue.js";
+import { tableMissing } from "./enqueue.js";
 import type { OutboxMetrics } from "./metrics.js";
 import type { OutboxSettings } from "./options.js";
 import type { RelayOptions, SqlPool, SqlPoolClient } from "./types.js";
@@ -66,13 +66,8 @@ async function probeTable(pool: SqlPool, s: OutboxSettings): Promise<void> {
       `SELECT position, id, subject, payload, headers, created_at, next_attempt_at, attempts, last_error, last_attempt_at, sent_at FROM ${s.table.sql} LIMIT 0`,
     );
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === UNDEFINED_TABLE || code === UNDEFINED_COLUMN) {
-      throw new ErrOutboxTableMissing(
-        `outbox table ${s.table.name} is missing or incomplete; run migrateOutbox(pool, { table: ${describeValue(s.table.name)} }) first`,
-        { cause: err },
-      );
-    }
+    const missing = tableMissing(err, s.table.name);
+    if (missing !== undefined) throw missing;
     // Anything else (database down) is an outage the relay rides out like any other.
   }
 }

@@ -121,25 +121,35 @@ class ProducerImpl implements Producer {
   };
   #tracingBroken = false;
 
+  /**
+   * The headers a core publish or request sends, and its send span when a tracer records: the
+   * caller's headers as they are without one, a copy carrying the trace context with one.
+   */
+  #traced(
+    subject: string,
+    given: PublishOptions["headers"],
+    bytes: number,
+  ): { headers: MsgHdrs | undefined; send: SendSpan | undefined } {
+    const tracer = this.#tracing?.tracer();
+    if (tracer === undefined) return { headers: toMsgHdrs(given, false), send: undefined };
+    const headers = toMsgHdrs(given, true) ?? natsHeaders();
+    const send = SendSpan.tryStart(this.#tracingFailed, this.#tracing as TracerSource, tracer, {
+      subject,
+      headers,
+      bytes,
+      server: this.#server,
+    });
+    return { headers, send };
+  }
+
   publish(subject: string, payload: unknown, options?: PublishOptions): void {
     const started = this.#hook ? performance.now() : 0;
     let send: SendSpan | undefined;
     try {
       validatePublishSubject(subject);
       const data = this.#encode(payload, options?.codec);
-      const tracer = this.#tracing?.tracer();
       let headers: MsgHdrs | undefined;
-      if (tracer === undefined) {
-        headers = toMsgHdrs(options?.headers, false);
-      } else {
-        headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
-        send = SendSpan.tryStart(this.#tracingFailed, this.#tracing as TracerSource, tracer, {
-          subject,
-          headers,
-          bytes: data.length,
-          server: this.#server,
-        });
-      }
+      ({ headers, send } = this.#traced(subject, options?.headers, data.length));
       try {
         this.#nc.publish(subject, data, headers ? { headers } : undefined);
       } catch (err) {
@@ -215,19 +225,8 @@ class ProducerImpl implements Producer {
     try {
       validatePublishSubject(subject);
       const data = this.#encode(payload, options?.codec);
-      const tracer = this.#tracing?.tracer();
       let headers: MsgHdrs | undefined;
-      if (tracer === undefined) {
-        headers = toMsgHdrs(options?.headers, false);
-      } else {
-        headers = toMsgHdrs(options?.headers, true) ?? natsHeaders();
-        send = SendSpan.tryStart(this.#tracingFailed, this.#tracing as TracerSource, tracer, {
-          subject,
-          headers,
-          bytes: data.length,
-          server: this.#server,
-        });
-      }
+      ({ headers, send } = this.#traced(subject, options?.headers, data.length));
       const timeout =
         options?.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);
       let reply: Awaited<ReturnType<NatsConnection["request"]>>;
