@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
-import { ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
+import { parseTableName, quoteIdent } from "../sql/index.js";
 
 /** The default outbox table. */
 export const DEFAULT_OUTBOX_TABLE = "jetroute_outbox";
-
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A validated table name, quoted for SQL, with the names of what the migration creates for it. */
 export interface OutboxTable {
@@ -30,33 +28,18 @@ export interface OutboxTable {
  * @throws ErrInvalidOption naming `option` for anything else
  */
 export function outboxTable(name: unknown, option: string): OutboxTable {
-  const parts = typeof name === "string" ? name.split(".") : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENT.test(p))) {
-    throw new ErrInvalidOption(
-      invalidValueMessage(
-        option,
-        name,
-        "a table name or schema.table of letters, digits and _ (up to 63 each), e.g. jetroute_outbox",
-      ),
-    );
-  }
-  const table = parts.at(-1) as string;
-  const schema = parts.length === 2 ? `${quote(parts[0] as string)}.` : "";
+  const { table, schemaSql, sql } = parseTableName(name, option, DEFAULT_OUTBOX_TABLE);
   const derived = (suffix: string) =>
-    `${schema}${quote(`${table.slice(0, 63 - suffix.length)}${suffix}`)}`;
+    `${schemaSql}${quoteIdent(`${table.slice(0, 63 - suffix.length)}${suffix}`)}`;
   return Object.freeze({
     name: name as string,
-    sql: `${schema}${quote(table)}`,
-    pendingIndex: quote(`${table.slice(0, 55)}_pending`),
+    sql,
+    pendingIndex: quoteIdent(`${table.slice(0, 55)}_pending`),
     notifyFunction: derived("_notify"),
-    notifyTrigger: quote(`${table.slice(0, 56)}_notify`),
+    notifyTrigger: quoteIdent(`${table.slice(0, 56)}_notify`),
     channel: channelOf(name as string),
-    channelSql: quote(channelOf(name as string)),
+    channelSql: quoteIdent(channelOf(name as string)),
   });
-}
-
-function quote(ident: string): string {
-  return `"${ident}"`;
 }
 
 function channelOf(name: string): string {

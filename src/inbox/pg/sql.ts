@@ -1,4 +1,4 @@
-import { ErrInvalidOption, invalidValueMessage } from "../../errors/index.js";
+import { parseTableName, quoteIdent } from "../../sql/index.js";
 
 /**
  * The slice of the `pg` driver the PostgreSQL inbox uses, as structural types: a `pg.Pool` and
@@ -33,8 +33,6 @@ export interface PgQueryable {
 /** The default inbox table. */
 export const DEFAULT_INBOX_TABLE = "jetroute_inbox";
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
 /** A validated table name, quoted for SQL, and its index's name. */
 export interface InboxTable {
   /** As given: `jetroute_inbox` or `app.inbox`. */
@@ -50,16 +48,10 @@ export interface InboxTable {
  * @throws ErrInvalidOption naming `option` for anything else
  */
 export function inboxTable(name: unknown, option: string): InboxTable {
-  const parts = typeof name === "string" ? name.split(".") : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENT.test(p))) {
-    const expected =
-      "a table name or schema.table of letters, digits and _ (up to 63 each), e.g. jetroute_inbox";
-    throw new ErrInvalidOption(invalidValueMessage(option, name, expected));
-  }
-  const table = parts.at(-1) as string;
+  const { table, sql } = parseTableName(name, option, DEFAULT_INBOX_TABLE);
   return Object.freeze({
     name: name as string,
-    sql: parts.map((p) => `"${p}"`).join("."),
-    indexSql: `"${table.slice(0, 50)}_processed_at"`,
+    sql,
+    indexSql: quoteIdent(`${table.slice(0, 50)}_processed_at`),
   });
 }
