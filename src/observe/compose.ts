@@ -58,7 +58,9 @@ class FailOpen implements RouteObserver {
 
   begin(message: ObservedMessage): MessageObservation {
     try {
-      return new FailOpenObservation(this.#inner.begin(message), this.failed);
+      const obs = this.#inner.begin(message);
+      // Nothing to guard (a tracer with no SDK registered): no wrapper per message.
+      return obs === UNOBSERVED ? obs : new FailOpenObservation(obs, this.failed);
     } catch (err) {
       this.failed(err);
       return UNOBSERVED;
