@@ -8,21 +8,12 @@ import {
   envelopeIssues,
   type FieldPaths,
   isIsoDateTime,
+  OBJECT_PATHS,
   toEnvelope,
 } from "./wire.js";
 
-/** Issue paths of `envelope()`: the input's own names. */
-const INPUT_PATHS: FieldPaths = {
-  eventId: ["eventId"],
-  eventType: ["type"],
-  schemaVersion: ["schemaVersion"],
-  producer: ["producer"],
-  occurredAt: ["occurredAt"],
-  traceId: ["traceId"],
-  resourceType: ["resource", "type"],
-  resourceId: ["resource", "id"],
-  payload: ["payload"],
-};
+/** Issue paths of `envelope()`: the input's own names (the envelope's, but `type`). */
+const INPUT_PATHS: FieldPaths = { ...OBJECT_PATHS, eventType: ["type"] };
 
 /**
  * Builds an {@link Envelope}: `eventId` a new UUID v7 (`newEventId()`), `occurredAt` now,

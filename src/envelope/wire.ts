@@ -209,7 +209,7 @@ export function requireEnvelope(value: unknown, what = "envelope"): Envelope {
   return value as Envelope;
 }
 
-const OBJECT_PATHS: FieldPaths = {
+export const OBJECT_PATHS: FieldPaths = {
   eventId: ["eventId"],
   eventType: ["eventType"],
   schemaVersion: ["schemaVersion"],

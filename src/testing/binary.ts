@@ -75,7 +75,7 @@ function listCached(dir: string): string[] {
 }
 
 /** An executable regular file (X_OK alone also passes a directory). */
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();

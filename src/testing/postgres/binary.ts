@@ -1,6 +1,7 @@
-import { accessSync, constants, readdirSync, statSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { ErrPostgresMissing } from "../../errors/index.js";
+import { isExecutable } from "../binary.js";
 
 /** Debian's `postgresql-<major>` packages keep the server binaries here, off every PATH. */
 const DEBIAN_ROOT = "/usr/lib/postgresql";
@@ -47,13 +48,4 @@ function debianBins(): string[] {
 
 function hasServer(dir: string): boolean {
   return NEEDED.every((name) => isExecutable(join(dir, name)));
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
