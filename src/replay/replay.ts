@@ -2,7 +2,6 @@ import { setMaxListeners } from "node:events";
 import {
   type Consumer,
   type ConsumerMessages,
-  JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamManager,
   type JsMsg,
@@ -19,6 +18,7 @@ import {
   redrivenForOther,
   requireStoredSubjects,
 } from "../consumer/index.js";
+import { isStreamNotFound } from "../consumer/stream-checks.js";
 import {
   causeText,
   ErrConnectionClosed,
@@ -237,7 +237,7 @@ async function orderedConsumer(conn: Connection, plan: ReplayPlan): Promise<Cons
   try {
     return await conn.jetstream.consumers.get(spec.stream, options);
   } catch (cause) {
-    if (cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound) {
+    if (isStreamNotFound(cause)) {
       throw new ErrStreamNotFound(
         `replay of route "${spec.name}": stream "${spec.stream}" does not exist`,
         { cause },

@@ -1,12 +1,11 @@
 import {
   AckPolicy,
   DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import { isStreamNotFound } from "../consumer/stream-checks.js";
 import { millisToNanos } from "../duration/index.js";
 import { ErrRetentionUnsupported, ErrStreamNotFound } from "../errors/index.js";
 
@@ -22,7 +21,7 @@ export async function streamInfo(
   try {
     return await jsm.streams.info(stream);
   } catch (cause) {
-    if (cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound) {
+    if (isStreamNotFound(cause)) {
       throw new ErrStreamNotFound(`${what}: stream "${stream}" does not exist`, { cause });
     }
     throw cause;
