@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { connect as natsConnect } from "@nats-io/transport-node";
 import pg from "pg";
 import { type Counter, Registry } from "prom-client";
 import {
@@ -13,7 +15,7 @@ import {
 } from "../../src/outbox/index.js";
 import { createProducer } from "../../src/producer/index.js";
 import { startPostgres } from "../../src/testing/index.js";
-import { alternate } from "../rounds.js";
+import { alternateSides, median, pairedRatio } from "../rounds.js";
 import type { BenchContext, Measure } from "../types.js";
 
 const WINDOW = 1000;
@@ -35,20 +37,17 @@ const TUNING: OutboxOption[] = [
 
 /**
  * Outbox relay throughput: N events already in the outbox table, from relay start until every
- * row is published and marked sent (default options: 500-row batches, 2 at once), against
- * `producer.publishWindowed` of the same N events (same producer, same msgId shape, payloads
- * and subject, window 1000, a fresh file-store stream each round) in the same run. The ratio is
- * relay / windowed publish. Both sides are timed from their first publish to their last
- * acknowledgement; the relay's time also holds its start (table probe, LISTEN) and the last
- * batch's COMMIT. PostgreSQL from jetroute/testing with `durable: true`: fsync,
- * synchronous_commit and full_page_writes on, as in production, data on the machine's disk.
- *
- * Where the time goes (2 shared cores; CPU per message read from /proc around each round):
- * the windowed side spends ~19 µs in this process (nats.js publish) and ~7.5 µs in nats-server;
- * the relay adds ~8 µs in PostgreSQL (lock and claim a row, write its new version and primary
- * key entry, WAL, commit, vacuum) and ~4 µs in this process (pg driver, row objects, GC). On
- * a machine shared with other work the ratio follows total CPU per message (~26 vs ~40 µs):
- * about 0.65-0.68. Reaching 0.8 needs the relay's extra work under ~6.5 µs per row.
+ * row is published and marked sent (default options: 500-row batches, 2 at once), against a
+ * windowed direct publish of the same N events with the raw nats.js client (`js.publish` with
+ * msgID, 1000 in flight, payloads and subject alike, a fresh file-store stream each round) in
+ * the same run. The raw client has nats.js's async stack traces off, as jetroute's connection
+ * has: the stricter baseline (with its defaults it is ~40% slower). The ratio is relay / raw.
+ * Also reported: jetroute's own `publishWindowed` of the same events, and relay / that.
+ * Both sides are timed from their first publish to their last acknowledgement; the relay's time
+ * also holds its start (table probe, LISTEN) and the last batch's COMMIT. PostgreSQL from
+ * jetroute/testing with `durable: true`: fsync, synchronous_commit and full_page_writes on, as
+ * in production, data on the machine's disk.
+ * Where the time goes: docs/internals.md, "Outbox relay throughput".
  */
 export const measure: Measure = {
   name: "outbox-relay",
@@ -56,6 +55,8 @@ export const measure: Measure = {
   async run(ctx) {
     const postgres = await startPostgres({ durable: DURABLE });
     const pool = new pg.Pool({ connectionString: postgres.url, max: 20 });
+    const rawNc = await natsConnect({ servers: ctx.url, noAsyncTraces: true });
+    const raw = jetstream(rawNc);
     try {
       await migrateOutbox(pool, { table: TABLE });
       const producer = createProducer(ctx.conn);
@@ -106,22 +107,77 @@ export const measure: Measure = {
           return { messages: n, ms };
         });
 
-      const result = await alternate(ctx, windowedRound, relayRound);
+      const rawRound = (round: number) =>
+        withFreshStream(ctx, `n${round}`, async (subject) => {
+          const n = count(round);
+          const started = performance.now();
+          await rawWindowedIds(raw, subject, payload, n, `n${round}`);
+          return { messages: n, ms: performance.now() - started };
+        });
+
+      const rates = await alternateSides(ctx, {
+        raw: rawRound,
+        windowed: windowedRound,
+        relay: relayRound,
+      });
+      const vsRaw = pairedRatio(rates.relay, rates.raw);
+      const vsWindowed = pairedRatio(rates.relay, rates.windowed);
       return {
-        raw: result.raw,
-        jetroute: result.jetroute,
-        ratio: result.ratio,
-        ratioOf: "publishWindowed",
+        raw: median(rates.raw),
+        jetroute: median(rates.relay),
+        ratio: vsRaw.ratio,
+        ratioOf: "js.publish",
         messages: MESSAGES,
         goal: 0.8,
-        details: { "round ratios": result.ratioRange, "postgres fsync": DURABLE ? "on" : "off" },
+        details: {
+          "round ratios": vsRaw.ratioRange,
+          "jetroute publishWindowed": Math.round(median(rates.windowed)),
+          "relay / publishWindowed": Number(vsWindowed.ratio.toFixed(3)),
+          "publishWindowed / js.publish": Number(
+            pairedRatio(rates.windowed, rates.raw).ratio.toFixed(3),
+          ),
+          "postgres fsync": DURABLE ? "on" : "off",
+        },
       };
     } finally {
+      await rawNc.close();
       await pool.end();
       await postgres.stop();
     }
   },
 };
+
+/** `js.publish` with msgID, `WINDOW` in flight: a direct publish with the raw client. */
+async function rawWindowedIds(
+  js: JetStreamClient,
+  subject: string,
+  payload: Uint8Array,
+  n: number,
+  tag: string,
+): Promise<void> {
+  let inFlight = 0;
+  let failed: unknown;
+  let wake: (() => void) | undefined;
+  const done = () => {
+    inFlight--;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const wait = async (max: number) => {
+    while (inFlight > max) await new Promise<void>((r) => (wake = r));
+  };
+  for (let i = 0; i < n; i++) {
+    if (inFlight >= WINDOW) await wait(WINDOW - 1);
+    inFlight++;
+    js.publish(subject, payload, { msgID: `${tag}-${i}` }).then(done, (err: unknown) => {
+      failed ??= err;
+      done();
+    });
+  }
+  await wait(0);
+  if (failed) throw failed;
+}
 
 function* events(subject: string, payload: Uint8Array, n: number, tag: string) {
   for (let i = 0; i < n; i++) yield { subject, payload, options: { msgId: `${tag}-${i}` } };

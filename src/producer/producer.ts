@@ -29,6 +29,7 @@ import { validatePublishSubject } from "../subject/index.js";
 import { SendSpan, ServerAttributes, type TracerSource } from "../tracing/index.js";
 import { classifyFailure, type FailureKind } from "./classify.js";
 import { serviceErrorOf, toMsgHdrs } from "./headers.js";
+import { PublishMux } from "./mux.js";
 import {
   isCodec,
   type ProducerOption,
@@ -47,7 +48,7 @@ import type {
   WindowOptions,
   WindowResult,
 } from "./types.js";
-import { publishWindowed, type WindowPort } from "./window.js";
+import { checkWindowOptions, publishWindowed, type WindowPort } from "./window.js";
 
 type NatsJsOptions = Partial<NatsPublishOptions>;
 
@@ -255,14 +256,47 @@ class ProducerImpl implements Producer {
     // With a hook or a recording tracer, every item goes through publishJetStream so the hook
     // sees it and it gets its send span; without, the port's send is a bare js.publish and
     // retries start only on a failure.
-    const port: WindowPort =
-      this.#hook || this.#tracing?.tracer()
-        ? { send: (s, p, o) => this.publishJetStream(s, p, o) }
-        : {
-            send: this.#sendOnce,
-            recover: (s, p, o, err) => this.#recover(s, p, o, err),
-          };
-    return publishWindowed(port, items, options);
+    if (this.#hook || this.#tracing?.tracer()) {
+      return publishWindowed({ send: (s, p, o) => this.publishJetStream(s, p, o) }, items, options);
+    }
+    return this.#windowedMuxed(items, options);
+  }
+
+  /**
+   * The plain windowed publish: first attempts through one reply subscription (PublishMux),
+   * except items with expectations or their own timeout, which keep nats.js's own path; every
+   * failed first attempt is retried through `js.publish`.
+   */
+  async #windowedMuxed(
+    items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
+    options: WindowOptions | undefined,
+  ): Promise<WindowResult> {
+    // Options are checked before anything is subscribed.
+    checkWindowOptions(options);
+    const mux = new PublishMux(this.#nc, this.#timeoutMs);
+    const port: WindowPort = {
+      send: (subject, payload, o) => {
+        if (o !== undefined && ownPath(o)) return this.#sendOnce(subject, payload, o);
+        validatePublishSubject(subject);
+        const data = this.#encode(payload, o?.codec);
+        return mux.send(subject, data, o === undefined ? undefined : this.#muxHeaders(o));
+      },
+      recover: (s, p, o, err) => this.#recover(s, p, o, err),
+    };
+    try {
+      return await publishWindowed(port, items, options);
+    } finally {
+      mux.close();
+    }
+  }
+
+  /** The headers `js.publish` would send for options without expectations. */
+  #muxHeaders(o: JetStreamPublishOptions): MsgHdrs | undefined {
+    const headers = toMsgHdrs(o.headers, true);
+    if (o.msgId === undefined) return headers;
+    const h = headers ?? natsHeaders();
+    h.set("Nats-Msg-Id", checkString("msgId", o.msgId));
+    return h;
   }
 
   /** Continues a windowed publish whose first attempt failed (input already validated). */
@@ -434,6 +468,17 @@ function jetStreamFailure(
   return new ErrPublishFailed(
     `JetStream publish to "${subject}" failed after ${tries}: ${causeText(cause)}`,
     { cause },
+  );
+}
+
+/** Items whose first attempt keeps `js.publish`: expectations, or a timeout of their own. */
+function ownPath(o: JetStreamPublishOptions): boolean {
+  return (
+    o.timeoutMs !== undefined ||
+    o.expectLastSequence !== undefined ||
+    o.expectLastMsgId !== undefined ||
+    o.expectLastSubjectSequence !== undefined ||
+    o.expectStream !== undefined
   );
 }
 

@@ -29,15 +29,13 @@ export interface WindowPort {
 const MAX_WINDOW = 1_000_000;
 
 /**
- * Publishes every item through `port` with at most `window` in flight. The next item is taken only once
- * a slot is free, so nothing queues unbounded however long the input is. Every started publish
- * settles before this returns or throws.
+ * The window and signal of `options`, checked.
+ * @throws ErrInvalidOption for a bad window or signal; the signal's reason when it is aborted
  */
-export async function publishWindowed(
-  port: WindowPort,
-  items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
-  options: WindowOptions = {},
-): Promise<WindowResult> {
+export function checkWindowOptions(options: WindowOptions = {}): {
+  window: number;
+  signal: AbortSignal | undefined;
+} {
   const window = options.window ?? 1000;
   if (
     typeof window !== "number" ||
@@ -54,6 +52,20 @@ export async function publishWindowed(
     throw new ErrInvalidOption(invalidValueMessage("signal", signal, "an AbortSignal"));
   }
   signal?.throwIfAborted();
+  return { window, signal };
+}
+
+/**
+ * Publishes every item through `port` with at most `window` in flight. The next item is taken only once
+ * a slot is free, so nothing queues unbounded however long the input is. Every started publish
+ * settles before this returns or throws.
+ */
+export async function publishWindowed(
+  port: WindowPort,
+  items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
+  options: WindowOptions = {},
+): Promise<WindowResult> {
+  const { window, signal } = checkWindowOptions(options);
 
   let inFlight = 0;
   let published = 0;

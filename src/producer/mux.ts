@@ -1,0 +1,153 @@
+import { JetStreamApiError, JetStreamError } from "@nats-io/jetstream";
+import {
+  ClosedConnectionError,
+  createInbox,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  NoRespondersError,
+  RequestError,
+  type Subscription,
+  TimeoutError,
+} from "@nats-io/nats-core";
+import type { PublishAck } from "./types.js";
+
+interface Pending {
+  readonly resolve: (ack: PublishAck) => void;
+  readonly reject: (err: unknown) => void;
+  readonly subject: string;
+  /** performance.now() after which the ack is late. */
+  readonly deadline: number;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * The first attempt of a windowed JetStream publish, without nats.js's per-request machinery:
+ * one wildcard reply subscription for the whole window (`<inbox>.<n>`), acks matched by `n`,
+ * and one timer that expires the oldest acks, since every publish here shares one timeout.
+ * `js.publish` instead arms a timer, builds a request object and runs three async frames per
+ * message, ~3x the client CPU of the publish itself (docs/internals.md, "Windowed publish").
+ * Failures come out as the errors nats.js gives (JetStreamApiError, NoRespondersError under a
+ * RequestError, TimeoutError, ClosedConnectionError), so the producer's retry path classifies
+ * them the same; retries go through `js.publish`.
+ * Owned by one `publishWindowed` call: `close()` after every publish settled unsubscribes.
+ */
+export class PublishMux {
+  readonly #nc: NatsConnection;
+  readonly #timeoutMs: number;
+  readonly #prefix: string;
+  readonly #sub: Subscription;
+  // Insertion order is deadline order (one timeout for all), so expiry looks at the head only.
+  readonly #pending = new Map<number, Pending>();
+  #next = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Why every later publish fails at once: the subscription ended under us. */
+  #broken: unknown;
+
+  constructor(nc: NatsConnection, timeoutMs: number) {
+    this.#nc = nc;
+    this.#timeoutMs = timeoutMs;
+    // The connection's own inbox prefix: accounts may allow replies only under it.
+    const inboxPrefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+    this.#prefix = `${createInbox(inboxPrefix)}.`;
+    this.#sub = nc.subscribe(`${this.#prefix}*`, {
+      callback: (err, msg) => this.#onReply(err, msg),
+    });
+    // Closed by the connection (close, drain) or refused by the server: nothing more will come.
+    this.#sub.closed.then(
+      (err) => this.#failAll(err ?? new ClosedConnectionError()),
+      (err: unknown) => this.#failAll(err),
+    );
+  }
+
+  /**
+   * Publishes with a reply subject of our subscription and resolves with the stream's ack.
+   * Never throws: a refusal by nats.js (closed connection, over max_payload) is the rejection.
+   */
+  send(subject: string, data: Uint8Array, headers: MsgHdrs | undefined): Promise<PublishAck> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    const n = this.#next++;
+    try {
+      const reply = `${this.#prefix}${n}`;
+      this.#nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Registered after the publish: its ack cannot arrive before this synchronous code ends.
+    return new Promise<PublishAck>((resolve, reject) => {
+      this.#pending.set(n, {
+        resolve,
+        reject,
+        subject,
+        deadline: performance.now() + this.#timeoutMs,
+      });
+      this.#timer ??= setTimeout(this.#expire, this.#timeoutMs);
+    });
+  }
+
+  /** Unsubscribes and stops the timer; publishes still pending fail as closed. */
+  close(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#failAll(new ClosedConnectionError());
+    if (!this.#sub.isClosed()) this.#sub.unsubscribe();
+  }
+
+  #onReply(err: Error | null, msg: Msg): void {
+    if (err !== null) {
+      this.#failAll(err);
+      return;
+    }
+    const n = Number(msg.subject.slice(this.#prefix.length));
+    const p = this.#pending.get(n);
+    // Late (already timed out and retried) or not ours: nothing waits for it.
+    if (p === undefined) return;
+    this.#pending.delete(n);
+    try {
+      p.resolve(parseAck(p.subject, msg));
+    } catch (e) {
+      p.reject(e);
+    }
+  }
+
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const [n, p] of this.#pending) {
+      if (p.deadline > now) {
+        this.#timer = setTimeout(this.#expire, p.deadline - now);
+        return;
+      }
+      this.#pending.delete(n);
+      p.reject(new TimeoutError());
+    }
+  };
+
+  #failAll(err: unknown): void {
+    this.#broken ??= err;
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
+
+/** A reply to a JetStream publish, read the way nats.js's `js.publish` reads it. */
+function parseAck(subject: string, msg: Msg): PublishAck {
+  if (msg.data.length === 0) {
+    // A status-only reply: 503 is "no responders" (no stream, or its leader is being elected).
+    const code = msg.headers?.code ?? 0;
+    if (code === 503) {
+      throw new RequestError("no responders", { cause: new NoRespondersError(subject) });
+    }
+    throw new RequestError(msg.headers?.description || `status ${code}`);
+  }
+  const v = JSON.parse(decoder.decode(msg.data)) as {
+    stream?: string;
+    seq?: number;
+    duplicate?: boolean;
+    error?: { code: number; err_code: number; description: string };
+  };
+  if (v.error !== undefined) throw new JetStreamApiError(v.error);
+  if (!v.stream) throw new JetStreamError("invalid ack response");
+  return { stream: v.stream, seq: v.seq as number, duplicate: v.duplicate === true };
+}
