@@ -165,10 +165,23 @@ class ProducerImpl implements Producer {
     if (this.#hook) this.#emit({ kind: "core", subject, latencyMs: since(started) });
   }
 
-  async publishJetStream(
+  publishJetStream(
     subject: string,
     payload: unknown,
     options?: JetStreamPublishOptions,
+  ): Promise<PublishAck> {
+    return this.#publishJetStream(subject, payload, options, undefined);
+  }
+
+  /**
+   * One JetStream publish with its hook, send span and retries. A windowed publish passes its
+   * `mux`, which takes the first attempt of items without expectations or their own timeout.
+   */
+  async #publishJetStream(
+    subject: string,
+    payload: unknown,
+    options: JetStreamPublishOptions | undefined,
+    mux: PublishMux | undefined,
   ): Promise<PublishAck> {
     const started = this.#hook ? performance.now() : 0;
     let send: SendSpan | undefined;
@@ -195,7 +208,10 @@ class ProducerImpl implements Producer {
       let ack: PublishAck;
       try {
         // The first attempt is inline: the success path pays for no extra async frame.
-        ack = await this.#js.publish(subject, data, opts);
+        ack =
+          mux !== undefined && (options === undefined || !ownPath(options))
+            ? await mux.send(subject, data, muxHeaders(opts))
+            : await this.#js.publish(subject, data, opts);
       } catch (err) {
         ack = await this.#retry(subject, data, opts, options?.msgId !== undefined, err);
       }
@@ -249,54 +265,37 @@ class ProducerImpl implements Producer {
     }
   }
 
-  publishWindowed(
+  /**
+   * First attempts go through one reply subscription for the whole call (PublishMux), except
+   * items with expectations or their own timeout, which keep nats.js's path; every retry goes
+   * through `js.publish`. With a hook or a recording tracer, every item goes through the full
+   * publish (hook, send span); without, a success costs no more than the mux's send.
+   */
+  async publishWindowed(
     items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
     options?: WindowOptions,
-  ): Promise<WindowResult> {
-    // With a hook or a recording tracer, every item goes through publishJetStream so the hook
-    // sees it and it gets its send span; without, the port's send is a bare js.publish and
-    // retries start only on a failure.
-    if (this.#hook || this.#tracing?.tracer()) {
-      return publishWindowed({ send: (s, p, o) => this.publishJetStream(s, p, o) }, items, options);
-    }
-    return this.#windowedMuxed(items, options);
-  }
-
-  /**
-   * The plain windowed publish: first attempts through one reply subscription (PublishMux),
-   * except items with expectations or their own timeout, which keep nats.js's own path; every
-   * failed first attempt is retried through `js.publish`.
-   */
-  async #windowedMuxed(
-    items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
-    options: WindowOptions | undefined,
   ): Promise<WindowResult> {
     // Options are checked before anything is subscribed.
     checkWindowOptions(options);
     const mux = new PublishMux(this.#nc, this.#timeoutMs);
-    const port: WindowPort = {
-      send: (subject, payload, o) => {
-        if (o !== undefined && ownPath(o)) return this.#sendOnce(subject, payload, o);
-        validatePublishSubject(subject);
-        const data = this.#encode(payload, o?.codec);
-        return mux.send(subject, data, o === undefined ? undefined : this.#muxHeaders(o));
-      },
-      recover: (s, p, o, err) => this.#recover(s, p, o, err),
-    };
+    const port: WindowPort =
+      this.#hook || this.#tracing?.tracer()
+        ? { send: (s, p, o) => this.#publishJetStream(s, p, o, mux) }
+        : {
+            send: (subject, payload, o) => {
+              if (o !== undefined && ownPath(o)) return this.#sendOnce(subject, payload, o);
+              validatePublishSubject(subject);
+              const data = this.#encode(payload, o?.codec);
+              const opts = o === undefined ? undefined : this.#jsOptions(o);
+              return mux.send(subject, data, opts && muxHeaders(opts));
+            },
+            recover: (s, p, o, err) => this.#recover(s, p, o, err),
+          };
     try {
       return await publishWindowed(port, items, options);
     } finally {
       mux.close();
     }
-  }
-
-  /** The headers `js.publish` would send for options without expectations. */
-  #muxHeaders(o: JetStreamPublishOptions): MsgHdrs | undefined {
-    const headers = toMsgHdrs(o.headers, true);
-    if (o.msgId === undefined) return headers;
-    const h = headers ?? natsHeaders();
-    h.set("Nats-Msg-Id", checkString("msgId", o.msgId));
-    return h;
   }
 
   /** Continues a windowed publish whose first attempt failed (input already validated). */
@@ -469,6 +468,16 @@ function jetStreamFailure(
     `JetStream publish to "${subject}" failed after ${tries}: ${causeText(cause)}`,
     { cause },
   );
+}
+
+const MSG_ID_HEADER = "Nats-Msg-Id";
+
+/** The headers `js.publish` sends for nats.js options without expectations. */
+function muxHeaders(opts: NatsJsOptions): MsgHdrs | undefined {
+  if (opts.msgID === undefined) return opts.headers;
+  const h = opts.headers ?? natsHeaders();
+  h.set(MSG_ID_HEADER, opts.msgID);
+  return h;
 }
 
 /** Items whose first attempt keeps `js.publish`: expectations, or a timeout of their own. */

@@ -3,6 +3,12 @@
 import assert from "node:assert/strict";
 import { get } from "node:http";
 import { after, describe, it } from "node:test";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { type Connection, connect, withServers } from "../../src/conn/index.js";
 import {
   ErrConnectionClosed,
@@ -13,12 +19,15 @@ import {
 } from "../../src/errors/index.js";
 import {
   createProducer,
+  type PublishEvent,
   type WindowItem,
+  withOnPublish,
   withPublishRetries,
   withPublishTimeout,
   withRetryBackoff,
 } from "../../src/producer/index.js";
 import { startServer } from "../../src/testing/index.js";
+import { withTracing } from "../../src/tracing/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 
 checkLeaksAfterAll();
@@ -59,6 +68,7 @@ describe("windowed publish", async () => {
     const before = await subscriptionsOnServer(server.httpPort);
     const result = await producer.publishWindowed(numbered(`${subject}.a`, 500));
     assert.equal(result.published, 500);
+    await conn.nats.flush(); // the server has read our UNSUB once it answers this PING
     assert.equal(await subscriptionsOnServer(server.httpPort), before);
   });
 
@@ -114,6 +124,49 @@ describe("windowed publish", async () => {
     assert.equal(result.failed[0]?.index, 1);
     assert.ok(result.failed[0]?.error instanceof ErrExpectationFailed);
     assert.equal(await stored(stream), 2);
+  });
+
+  it("gives every item its send span and stores the span's traceparent with it", async () => {
+    const { stream, subject } = await freshStream();
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const producer = createProducer(
+      conn,
+      withTracing({ tracerProvider: provider, propagator: new W3CTraceContextPropagator() }),
+    );
+    try {
+      const result = await producer.publishWindowed(numbered(`${subject}.a`, 50, "t"));
+      assert.equal(result.published, 50);
+      const spans = exporter.getFinishedSpans();
+      assert.equal(spans.length, 50);
+      const jsm = await conn.jetstreamManager();
+      const first = await jsm.streams.getMessage(stream, { seq: 1 });
+      const traceparent = first?.header.get("traceparent");
+      const span = spans.find((sp) => traceparent?.includes(sp.spanContext().spanId));
+      assert.ok(span, `a send span matches the stored traceparent ${traceparent}`);
+      assert.equal(span.name, `send ${subject}.a`);
+      assert.equal(first?.header.get("Nats-Msg-Id"), "t-0");
+    } finally {
+      await provider.shutdown();
+    }
+  });
+
+  it("shows every item to the onPublish hook, duplicates flagged", async () => {
+    const { subject } = await freshStream();
+    const events: PublishEvent[] = [];
+    const producer = createProducer(
+      conn,
+      withOnPublish((e) => {
+        events.push(e);
+      }),
+    );
+    await producer.publishWindowed(numbered(`${subject}.a`, 10, "h"));
+    await producer.publishWindowed(numbered(`${subject}.a`, 12, "h"));
+    assert.equal(events.length, 22);
+    assert.ok(events.every((e) => e.kind === "jetstream" && e.error === undefined));
+    assert.equal(events.filter((e) => e.duplicate).length, 10);
   });
 
   it("retries acks that come too late with the same msg id: every message stored once", async () => {
