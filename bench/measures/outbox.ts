@@ -47,7 +47,7 @@ const TUNING: OutboxOption[] = [
  * also holds its start (table probe, LISTEN) and the last batch's COMMIT. PostgreSQL from
  * jetroute/testing with `durable: true`: fsync, synchronous_commit and full_page_writes on, as
  * in production, data on the machine's disk.
- * Where the time goes: docs/internals.md, "Outbox relay throughput".
+ * Where the time goes: docs/outbox.md, "Performance".
  */
 export const measure: Measure = {
   name: "outbox-relay",
