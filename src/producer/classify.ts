@@ -7,6 +7,14 @@ import {
   PermissionViolationError,
   TimeoutError,
 } from "@nats-io/nats-core";
+import {
+  causeText,
+  ErrConnectionClosed,
+  ErrNoResponders,
+  ErrPublishFailed,
+  ErrRequestTimeout,
+  type JetrouteError,
+} from "../errors/index.js";
 
 /**
  * What a failed publish or request means for the caller:
@@ -69,4 +77,51 @@ export function classifyFailure(err: unknown): FailureKind {
     e = e.cause;
   }
   return "other";
+}
+
+/** A core publish or request failure as the typed error callers branch on. */
+export function natsFailure(
+  op: "publish" | "request",
+  subject: string,
+  err: unknown,
+): JetrouteError {
+  switch (classifyFailure(err)) {
+    case "noResponders":
+      return new ErrNoResponders(`no responders for "${subject}"`, { cause: err });
+    case "timeout":
+      return new ErrRequestTimeout(`no reply from "${subject}" in time`, { cause: err });
+    case "closed":
+      return new ErrConnectionClosed(`${op} to "${subject}": connection closed`, { cause: err });
+    default:
+      return new ErrPublishFailed(`${op} to "${subject}" failed: ${causeText(err)}`, {
+        cause: err,
+      });
+  }
+}
+
+/**
+ * The final error of a JetStream publish: ErrPublishFailed, whose cause is ErrNoResponders or
+ * ErrRequestTimeout when that is why (so `isJetrouteError(err, ErrorCode.NoResponders)` holds),
+ * else the nats.js error. A closed connection is ErrConnectionClosed.
+ */
+export function jetStreamFailure(
+  subject: string,
+  err: unknown,
+  kind: FailureKind,
+  attempts: number,
+): JetrouteError {
+  const tries = `${attempts} attempt${attempts === 1 ? "" : "s"}`;
+  if (kind === "closed") {
+    return new ErrConnectionClosed(`publish to "${subject}": connection closed`, { cause: err });
+  }
+  let cause: unknown = err;
+  if (kind === "noResponders") {
+    cause = new ErrNoResponders(`no stream listens on "${subject}"`, { cause: err });
+  } else if (kind === "timeout") {
+    cause = new ErrRequestTimeout(`no ack for "${subject}" in time`, { cause: err });
+  }
+  return new ErrPublishFailed(
+    `JetStream publish to "${subject}" failed after ${tries}: ${causeText(cause)}`,
+    { cause },
+  );
 }

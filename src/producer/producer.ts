@@ -1,41 +1,33 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type {
-  JetStreamClient,
-  JetStreamPublishOptions as NatsPublishOptions,
-} from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
 import { jsonCodec } from "../codec/index.js";
 import type { Codec } from "../codec/types.js";
 import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
-import { MAX_TIMER_MS } from "../duration/index.js";
 import {
   causeText,
-  ErrConnectionClosed,
   ErrDecode,
   ErrEncode,
   ErrExpectationFailed,
-  ErrInvalidDuration,
-  ErrInvalidOption,
-  ErrNoResponders,
-  ErrPublishFailed,
-  ErrRequestTimeout,
-  invalidValueMessage,
   JetrouteError,
 } from "../errors/index.js";
 import { componentLogger, type Logger } from "../logger/index.js";
 import { guardHook } from "../runtime/hook.js";
 import { validatePublishSubject } from "../subject/index.js";
 import { SendSpan, ServerAttributes, type TracerSource } from "../tracing/index.js";
-import { classifyFailure, type FailureKind } from "./classify.js";
+import {
+  checkCodec,
+  checkTimeout,
+  muxHeaders,
+  type NatsJsOptions,
+  natsPublishOptions,
+  ownPath,
+} from "./call-options.js";
+import { classifyFailure, jetStreamFailure, natsFailure } from "./classify.js";
 import { serviceErrorOf, toMsgHdrs } from "./headers.js";
 import { PublishMux } from "./mux.js";
-import {
-  isCodec,
-  type ProducerOption,
-  type ProducerSettings,
-  resolveProducerSettings,
-} from "./options.js";
+import { type ProducerOption, type ProducerSettings, resolveProducerSettings } from "./options.js";
 import type {
   JetStreamPublishOptions,
   Producer,
@@ -49,8 +41,6 @@ import type {
   WindowResult,
 } from "./types.js";
 import { checkWindowOptions, publishWindowed, type WindowPort } from "./window.js";
-
-type NatsJsOptions = Partial<NatsPublishOptions>;
 
 /**
  * Creates a producer on a jetroute connection. Options are validated here, once; a bad value
@@ -95,7 +85,8 @@ class ProducerImpl implements Producer {
   ): Promise<PublishAck> => {
     validatePublishSubject(subject);
     const data = this.#encode(payload, options?.codec);
-    const opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+    const opts =
+      options === undefined ? this.#plainOpts : natsPublishOptions(options, this.#timeoutMs);
     return this.#js.publish(subject, data, opts);
   };
 
@@ -191,10 +182,11 @@ class ProducerImpl implements Producer {
       const tracer = this.#tracing?.tracer();
       let opts: NatsJsOptions;
       if (tracer === undefined) {
-        opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+        opts =
+          options === undefined ? this.#plainOpts : natsPublishOptions(options, this.#timeoutMs);
       } else {
         // A fresh options object: the shared plain one must never carry a message's headers.
-        opts = this.#jsOptions(options ?? {});
+        opts = natsPublishOptions(options ?? {}, this.#timeoutMs);
         opts.headers ??= natsHeaders();
         const tracing = this.#tracing as TracerSource;
         send = SendSpan.tryStart(this.#tracingFailed, tracing, tracer, {
@@ -286,7 +278,7 @@ class ProducerImpl implements Producer {
               if (o !== undefined && ownPath(o)) return this.#sendOnce(subject, payload, o);
               validatePublishSubject(subject);
               const data = this.#encode(payload, o?.codec);
-              const opts = o === undefined ? undefined : this.#jsOptions(o);
+              const opts = o === undefined ? undefined : natsPublishOptions(o, this.#timeoutMs);
               return mux.send(subject, data, opts && muxHeaders(opts));
             },
             recover: (s, p, o, err) => this.#recover(s, p, o, err),
@@ -306,7 +298,8 @@ class ProducerImpl implements Producer {
     err: unknown,
   ): Promise<PublishAck> {
     const data = this.#encode(payload, options?.codec);
-    const opts = options === undefined ? this.#plainOpts : this.#jsOptions(options);
+    const opts =
+      options === undefined ? this.#plainOpts : natsPublishOptions(options, this.#timeoutMs);
     return this.#retry(subject, data, opts, options?.msgId !== undefined, err);
   }
 
@@ -347,40 +340,6 @@ class ProducerImpl implements Producer {
         err = e;
       }
     }
-  }
-
-  #jsOptions(o: JetStreamPublishOptions): NatsJsOptions {
-    const opts: NatsJsOptions = {
-      timeout: o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs),
-    };
-    if (o.msgId !== undefined) opts.msgID = checkString("msgId", o.msgId);
-    const hasExpect =
-      o.expectLastSequence !== undefined ||
-      o.expectLastMsgId !== undefined ||
-      o.expectLastSubjectSequence !== undefined ||
-      o.expectStream !== undefined;
-    if (hasExpect) {
-      const expect: NonNullable<NatsJsOptions["expect"]> = {};
-      if (o.expectLastSequence !== undefined) {
-        expect.lastSequence = checkSequence("expectLastSequence", o.expectLastSequence);
-      }
-      if (o.expectLastSubjectSequence !== undefined) {
-        expect.lastSubjectSequence = checkSequence(
-          "expectLastSubjectSequence",
-          o.expectLastSubjectSequence,
-        );
-      }
-      if (o.expectLastMsgId !== undefined) {
-        expect.lastMsgID = checkString("expectLastMsgId", o.expectLastMsgId);
-      }
-      if (o.expectStream !== undefined) {
-        expect.streamName = checkString("expectStream", o.expectStream);
-      }
-      opts.expect = expect;
-    }
-    const headers = toMsgHdrs(o.headers, true);
-    if (headers) opts.headers = headers;
-    return opts;
   }
 
   #encode(payload: unknown, codec: Codec | undefined): Uint8Array {
@@ -425,100 +384,4 @@ class ProducerImpl implements Producer {
 
 function since(started: number): number {
   return performance.now() - started;
-}
-
-/** A core publish or request failure as the typed error callers branch on. */
-function natsFailure(op: "publish" | "request", subject: string, err: unknown): JetrouteError {
-  switch (classifyFailure(err)) {
-    case "noResponders":
-      return new ErrNoResponders(`no responders for "${subject}"`, { cause: err });
-    case "timeout":
-      return new ErrRequestTimeout(`no reply from "${subject}" in time`, { cause: err });
-    case "closed":
-      return new ErrConnectionClosed(`${op} to "${subject}": connection closed`, { cause: err });
-    default:
-      return new ErrPublishFailed(`${op} to "${subject}" failed: ${causeText(err)}`, {
-        cause: err,
-      });
-  }
-}
-
-/**
- * The final error of a JetStream publish: ErrPublishFailed, whose cause is ErrNoResponders or
- * ErrRequestTimeout when that is why (so `isJetrouteError(err, ErrorCode.NoResponders)` holds),
- * else the nats.js error. A closed connection is ErrConnectionClosed.
- */
-function jetStreamFailure(
-  subject: string,
-  err: unknown,
-  kind: FailureKind,
-  attempts: number,
-): JetrouteError {
-  const tries = `${attempts} attempt${attempts === 1 ? "" : "s"}`;
-  if (kind === "closed") {
-    return new ErrConnectionClosed(`publish to "${subject}": connection closed`, { cause: err });
-  }
-  let cause: unknown = err;
-  if (kind === "noResponders") {
-    cause = new ErrNoResponders(`no stream listens on "${subject}"`, { cause: err });
-  } else if (kind === "timeout") {
-    cause = new ErrRequestTimeout(`no ack for "${subject}" in time`, { cause: err });
-  }
-  return new ErrPublishFailed(
-    `JetStream publish to "${subject}" failed after ${tries}: ${causeText(cause)}`,
-    { cause },
-  );
-}
-
-const MSG_ID_HEADER = "Nats-Msg-Id";
-
-/** The headers `js.publish` sends for nats.js options without expectations. */
-function muxHeaders(opts: NatsJsOptions): MsgHdrs | undefined {
-  if (opts.msgID === undefined) return opts.headers;
-  const h = opts.headers ?? natsHeaders();
-  h.set(MSG_ID_HEADER, opts.msgID);
-  return h;
-}
-
-/** Items whose first attempt keeps `js.publish`: expectations, or a timeout of their own. */
-function ownPath(o: JetStreamPublishOptions): boolean {
-  return (
-    o.timeoutMs !== undefined ||
-    o.expectLastSequence !== undefined ||
-    o.expectLastMsgId !== undefined ||
-    o.expectLastSubjectSequence !== undefined ||
-    o.expectStream !== undefined
-  );
-}
-
-function checkTimeout(ms: unknown): number {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1 || ms > MAX_TIMER_MS) {
-    throw new ErrInvalidDuration(
-      invalidValueMessage("timeoutMs", ms, `a number of milliseconds from 1 to ${MAX_TIMER_MS}`),
-    );
-  }
-  return ms;
-}
-
-function checkSequence(option: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new ErrInvalidOption(invalidValueMessage(option, value, "a non-negative integer"));
-  }
-  return value;
-}
-
-function checkString(option: string, value: unknown): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new ErrInvalidOption(invalidValueMessage(option, value, "a non-empty string"));
-  }
-  return value;
-}
-
-function checkCodec(codec: unknown): Codec {
-  if (!isCodec(codec)) {
-    throw new ErrInvalidOption(
-      invalidValueMessage("codec", codec, "an object with encode and decode functions"),
-    );
-  }
-  return codec;
 }
