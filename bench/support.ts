@@ -18,6 +18,8 @@ export async function rawWindowed(
   payload: Uint8Array,
   n: number,
   window = 1000,
+  /** Publishes with msgID `<msgIdPrefix>-<i>` when given. */
+  msgIdPrefix?: string,
 ): Promise<void> {
   let inFlight = 0;
   let failed: unknown;
@@ -34,7 +36,11 @@ export async function rawWindowed(
   for (let i = 0; i < n; i++) {
     if (inFlight >= window) await wait(window - 1);
     inFlight++;
-    js.publish(subject, payload).then(done, (err: unknown) => {
+    const published =
+      msgIdPrefix === undefined
+        ? js.publish(subject, payload)
+        : js.publish(subject, payload, { msgID: `${msgIdPrefix}-${i}` });
+    published.then(done, (err: unknown) => {
       failed ??= err;
       done();
     });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import pg from "pg";
 import { type Counter, Registry } from "prom-client";
@@ -16,6 +16,7 @@ import {
 import { createProducer } from "../../src/producer/index.js";
 import { startPostgres } from "../../src/testing/index.js";
 import { alternateSides, median, pairedRatio } from "../rounds.js";
+import { rawWindowed } from "../support.js";
 import type { BenchContext, Measure } from "../types.js";
 
 const WINDOW = 1000;
@@ -111,7 +112,7 @@ export const measure: Measure = {
         withFreshStream(ctx, `n${round}`, async (subject) => {
           const n = count(round);
           const started = performance.now();
-          await rawWindowedIds(raw, subject, payload, n, `n${round}`);
+          await rawWindowed(raw, subject, payload, n, WINDOW, `n${round}`);
           return { messages: n, ms: performance.now() - started };
         });
 
@@ -146,38 +147,6 @@ export const measure: Measure = {
     }
   },
 };
-
-/** `js.publish` with msgID, `WINDOW` in flight: a direct publish with the raw client. */
-async function rawWindowedIds(
-  js: JetStreamClient,
-  subject: string,
-  payload: Uint8Array,
-  n: number,
-  tag: string,
-): Promise<void> {
-  let inFlight = 0;
-  let failed: unknown;
-  let wake: (() => void) | undefined;
-  const done = () => {
-    inFlight--;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const wait = async (max: number) => {
-    while (inFlight > max) await new Promise<void>((r) => (wake = r));
-  };
-  for (let i = 0; i < n; i++) {
-    if (inFlight >= WINDOW) await wait(WINDOW - 1);
-    inFlight++;
-    js.publish(subject, payload, { msgID: `${tag}-${i}` }).then(done, (err: unknown) => {
-      failed ??= err;
-      done();
-    });
-  }
-  await wait(0);
-  if (failed) throw failed;
-}
 
 function* events(subject: string, payload: Uint8Array, n: number, tag: string) {
   for (let i = 0; i < n; i++) yield { subject, payload, options: { msgId: `${tag}-${i}` } };
