@@ -6,7 +6,9 @@ import {
   type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
+  PermissionViolationError,
   RequestError,
+  type Status,
   type Subscription,
   TimeoutError,
 } from "@nats-io/nats-core";
@@ -38,6 +40,8 @@ export class PublishMux {
   readonly #timeoutMs: number;
   readonly #prefix: string;
   readonly #sub: Subscription;
+  /** The connection's status events: a refused publish is reported there, not to our sub. */
+  readonly #status: AsyncIterable<Status> & { stop?: () => void };
   // Insertion order is deadline order (one timeout for all), so expiry looks at the head only.
   readonly #pending = new Map<number, Pending>();
   #next = 0;
@@ -45,6 +49,10 @@ export class PublishMux {
   /** Why every later publish fails at once: the subscription ended under us. */
   #broken: unknown;
 
+  /**
+   * @throws what `nc.subscribe` throws (closed or draining connection): the caller publishes
+   * without a mux then
+   */
   constructor(nc: NatsConnection, timeoutMs: number) {
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
@@ -59,6 +67,29 @@ export class PublishMux {
       (err) => this.#failAll(err ?? new ClosedConnectionError()),
       (err: unknown) => this.#failAll(err),
     );
+    this.#status = nc.status();
+    void this.#watchRefusals();
+  }
+
+  /**
+   * A publish the account may not make is answered with `-ERR 'Permissions Violation for
+   * Publish to "<subject>"'`, which nats.js hands only to its own request mux. Without this the
+   * item would wait out its timeout and fail as one. Errors come in publish order, so the
+   * oldest pending publish to that subject is the refused one (any of them would be: the
+   * permission is the connection's).
+   */
+  async #watchRefusals(): Promise<void> {
+    for await (const s of this.#status) {
+      if (s.type !== "error") continue;
+      const err = s.error;
+      if (!(err instanceof PermissionViolationError) || err.operation !== "publish") continue;
+      for (const [n, p] of this.#pending) {
+        if (p.subject !== err.subject) continue;
+        this.#pending.delete(n);
+        p.reject(err);
+        break;
+      }
+    }
   }
 
   /**
@@ -88,6 +119,7 @@ export class PublishMux {
 
   /** Unsubscribes and stops the timer; publishes still pending fail as closed. */
   close(): void {
+    this.#status.stop?.();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#failAll(new ClosedConnectionError());

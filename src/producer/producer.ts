@@ -269,13 +269,20 @@ class ProducerImpl implements Producer {
   ): Promise<WindowResult> {
     // Options are checked before anything is subscribed.
     checkWindowOptions(options);
-    const mux = new PublishMux(this.#nc, this.#timeoutMs);
+    let mux: PublishMux | undefined;
+    try {
+      mux = new PublishMux(this.#nc, this.#timeoutMs);
+    } catch {
+      // A closed or draining connection: js.publish fails each item with its typed error.
+    }
     const port: WindowPort =
       this.#hook || this.#tracing?.tracer()
         ? { send: (s, p, o) => this.#publishJetStream(s, p, o, mux) }
         : {
             send: (subject, payload, o) => {
-              if (o !== undefined && ownPath(o)) return this.#sendOnce(subject, payload, o);
+              if (mux === undefined || (o !== undefined && ownPath(o))) {
+                return this.#sendOnce(subject, payload, o);
+              }
               validatePublishSubject(subject);
               const data = this.#encode(payload, o?.codec);
               const opts = o === undefined ? undefined : natsPublishOptions(o, this.#timeoutMs);
@@ -286,7 +293,7 @@ class ProducerImpl implements Producer {
     try {
       return await publishWindowed(port, items, options);
     } finally {
-      mux.close();
+      mux?.close();
     }
   }
 

@@ -60,7 +60,12 @@ export interface Producer {
   request<T = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<T>;
   /**
    * JetStream-publishes every item with up to `window` publishes in flight, each retried like
-   * `publishJetStream`; failures are collected, not thrown.
+   * `publishJetStream`; failures are collected, not thrown. First attempts share one reply
+   * subscription for the call (items with `expect*` or their own `timeoutMs` use nats.js
+   * `js.publish`); retries use `js.publish`. A closed connection fails every item with
+   * ErrConnectionClosed.
+   * @throws ErrInvalidOption for a bad window or signal; `signal.reason` once it aborts; what the
+   * source throws
    */
   publishWindowed(
     items: Iterable<WindowItem> | AsyncIterable<WindowItem>,
@@ -99,7 +104,9 @@ export interface WindowOptions {
   window?: number;
   /**
    * Stops taking new items; publishes in flight still settle, then the call rejects with
-   * `signal.reason`.
+   * `signal.reason` (no result: give items a msgId to publish them again safely). Checked
+   * before each item is taken, so an item taken is always published; a source waiting for its
+   * next item is not interrupted.
    */
   signal?: AbortSignal;
 }
@@ -108,7 +115,10 @@ export interface WindowOptions {
 export interface WindowResult {
   /** Items newly stored. */
   readonly published: number;
-  /** Items whose msgId the stream already had. */
+  /**
+   * Items whose msgId the stream already had. That includes an item whose first attempt was
+   * stored but its ack lost (a timeout): the retry finds its own first copy.
+   */
   readonly duplicates: number;
   /** Items that failed after retries; `index` is the item's position in the input. */
   readonly failed: ReadonlyArray<{ readonly index: number; readonly error: unknown }>;

@@ -122,15 +122,17 @@ export async function publishWindowed(
   let exhausted = false;
   try {
     for (;;) {
+      // Checked before taking an item, never after: an item taken from a source that consumes
+      // (a queue, a cursor) is published, not dropped.
+      if (signal?.aborted) {
+        stopped = true;
+        break;
+      }
       const next = isAsync
         ? await iterator.next()
         : (iterator.next() as IteratorResult<WindowItem>);
       if (next.done) {
         exhausted = true;
-        break;
-      }
-      if (signal?.aborted) {
-        stopped = true;
         break;
       }
       if (inFlight >= window) await drainTo(window - 1);
@@ -141,7 +143,7 @@ export async function publishWindowed(
       let itemOptions: JetStreamPublishOptions | undefined;
       let pending: Promise<PublishAck>;
       try {
-        ({ subject, payload, options: itemOptions } = next.value);
+        ({ subject, payload, options: itemOptions } = checkItem(next.value));
         pending = port.send(subject, payload, itemOptions);
       } catch (error) {
         // Refused before sending (bad subject, unusable item): that item fails, not the batch.
@@ -158,4 +160,13 @@ export async function publishWindowed(
   if (stopped) signal?.throwIfAborted();
   failed.sort((a, b) => a.index - b.index);
   return { published, duplicates, failed };
+}
+
+function checkItem(item: unknown): WindowItem {
+  if (typeof item !== "object" || item === null) {
+    throw new ErrInvalidOption(
+      invalidValueMessage("window item", item, "an object { subject, payload, options? }"),
+    );
+  }
+  return item as WindowItem;
 }

@@ -9,10 +9,11 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { type Connection, connect, withServers } from "../../src/conn/index.js";
+import { type Connection, connect, withServers, withUserPass } from "../../src/conn/index.js";
 import {
   ErrConnectionClosed,
   ErrExpectationFailed,
+  ErrInvalidOption,
   ErrorCode,
   ErrPublishFailed,
   isJetrouteError,
@@ -167,6 +168,91 @@ describe("windowed publish", async () => {
     assert.equal(events.length, 22);
     assert.ok(events.every((e) => e.kind === "jetstream" && e.error === undefined));
     assert.equal(events.filter((e) => e.duplicate).length, 10);
+  });
+
+  it("fails an item the account may not publish with its permission error, not a timeout", async () => {
+    const own = await startServer({
+      extraConfig: `accounts { A { jetstream: enabled, users: [
+        { user: admin, password: a },
+        { user: limited, password: l, permissions: {
+          publish: { allow: ["ok.>", "$JS.API.>"] }, subscribe: { allow: ["_INBOX.>"] } } }
+      ] } }`,
+    });
+    const admin = await connect(withServers(own.url), withUserPass("admin", "a"));
+    const limited = await connect(withServers(own.url), withUserPass("limited", "l"));
+    try {
+      const jsm = await admin.jetstreamManager();
+      await jsm.streams.add({ name: "PERMS", subjects: ["ok.>", "deny.>"], storage: "file" });
+      // Without the refusal the item would wait out this timeout and fail as a timeout.
+      const producer = createProducer(limited, withPublishTimeout("10s"));
+      const result = await producer.publishWindowed([
+        { subject: "ok.a", payload: 1 },
+        { subject: "deny.x", payload: 2 },
+        { subject: "ok.b", payload: 3 },
+      ]);
+      assert.equal(result.published, 2);
+      assert.equal(result.failed[0]?.index, 1);
+      const error = result.failed[0]?.error;
+      assert.ok(error instanceof ErrPublishFailed);
+      assert.match(String(error), /Permissions Violation/i);
+      assert.ok(!isJetrouteError(error, ErrorCode.RequestTimeout), String(error));
+      assert.equal((await jsm.streams.info("PERMS")).state.messages, 2);
+    } finally {
+      await limited.close();
+      await admin.close();
+      await own.stop();
+    }
+  });
+
+  it("fails every item with ErrConnectionClosed on a closed connection", async () => {
+    const { subject } = await freshStream();
+    const closed = await connect(withServers(server.url));
+    await closed.close();
+    const producer = createProducer(closed);
+    assert.deepEqual(await producer.publishWindowed([]), {
+      published: 0,
+      duplicates: 0,
+      failed: [],
+    });
+    const result = await producer.publishWindowed(numbered(`${subject}.a`, 3));
+    assert.deepEqual(
+      result.failed.map((f) => f.index),
+      [0, 1, 2],
+    );
+    for (const { error } of result.failed) assert.ok(error instanceof ErrConnectionClosed);
+  });
+
+  it("fails an item that is not an object with ErrInvalidOption, publishing the others", async () => {
+    const { stream, subject } = await freshStream();
+    const producer = createProducer(conn);
+    const result = await producer.publishWindowed([
+      { subject: `${subject}.a`, payload: 1 },
+      null as unknown as WindowItem,
+      { subject: `${subject}.a`, payload: 3 },
+    ]);
+    assert.equal(result.published, 2);
+    assert.equal(result.failed[0]?.index, 1);
+    assert.ok(result.failed[0]?.error instanceof ErrInvalidOption);
+    assert.match(String(result.failed[0]?.error), /window item/);
+    assert.equal(await stored(stream), 2);
+  });
+
+  it("publishes an item taken from the source before an abort, and takes no more", async () => {
+    const { stream, subject } = await freshStream();
+    const producer = createProducer(conn);
+    const controller = new AbortController();
+    let taken = 0;
+    function* source(): Generator<WindowItem> {
+      for (let i = 0; i < 100; i++) {
+        taken++;
+        // The source itself aborts while handing over item 5 (a consumer acting on a signal).
+        if (i === 5) controller.abort(new Error("stop"));
+        yield { subject: `${subject}.a`, payload: i };
+      }
+    }
+    await assert.rejects(producer.publishWindowed(source(), { signal: controller.signal }), /stop/);
+    assert.equal(taken, 6);
+    assert.equal(await stored(stream), 6);
   });
 
   it("retries acks that come too late with the same msg id: every message stored once", async () => {
