@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   NoRespondersError,
   PermissionViolationError,
+  RequestError,
   TimeoutError,
 } from "@nats-io/nats-core";
 import {
@@ -71,6 +72,9 @@ export function classifyFailure(err: unknown): FailureKind {
     if (e instanceof NoRespondersError) return "noResponders";
     if (e instanceof TimeoutError) return "timeout";
     if (e instanceof ClosedConnectionError || e instanceof DrainingConnectionError) return "closed";
+    // nats.js 3.4 fails requests pending when the connection closes with a bare RequestError
+    // (muxsubscription.ts `close`), no ClosedConnectionError in its causes.
+    if (e instanceof RequestError && e.message === "connection closed") return "closed";
     if (e instanceof PermissionViolationError) return "permission";
     // nats.js 3.4 has no class of its own for this one (protocol.ts `publish`).
     if (e instanceof InvalidArgumentError && e.message.includes("max_payload")) return "tooLarge";

@@ -93,6 +93,32 @@ export class PublishMux {
   }
 
   /**
+   * Resolves once the server has read our SUB (a PING answered), or after the publish timeout
+   * if it does not answer (disconnected: the publishes then time out as they would). A reply
+   * subscription the account may not make is refused before this resolves, so every item then
+   * fails with that refusal before anything is published: publishing first would store
+   * messages whose acks can never arrive, and their retries would store them again once the
+   * stream's duplicate window has passed.
+   */
+  async ready(): Promise<void> {
+    const flushed = this.#nc.flush();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        flushed,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.#timeoutMs);
+        }),
+      ]);
+    } catch {
+      // Closed meanwhile: every send fails with that on its own.
+    } finally {
+      clearTimeout(timer);
+      flushed.catch(() => {});
+    }
+  }
+
+  /**
    * Publishes with a reply subject of our subscription and resolves with the stream's ack.
    * Never throws: a refusal by nats.js (closed connection, over max_payload) is the rejection.
    */

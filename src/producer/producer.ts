@@ -275,6 +275,7 @@ class ProducerImpl implements Producer {
     } catch {
       // A closed or draining connection: js.publish fails each item with its typed error.
     }
+    await mux?.ready();
     const port: WindowPort =
       this.#hook || this.#tracing?.tracer()
         ? { send: (s, p, o) => this.#publishJetStream(s, p, o, mux) }

@@ -204,6 +204,63 @@ describe("windowed publish", async () => {
     }
   });
 
+  it("stores nothing when the account may not subscribe to the reply inbox: every item fails with that refusal", async () => {
+    const own = await startServer({
+      extraConfig: `accounts { A { jetstream: enabled, users: [
+        { user: admin, password: a },
+        { user: noinbox, password: n, permissions: {
+          publish: { allow: [">"] }, subscribe: { allow: ["orders.>"] } } }
+      ] } }`,
+    });
+    const admin = await connect(withServers(own.url), withUserPass("admin", "a"));
+    const noinbox = await connect(withServers(own.url), withUserPass("noinbox", "n"));
+    try {
+      const jsm = await admin.jetstreamManager();
+      await jsm.streams.add({ name: "NOINBOX", subjects: ["orders.>"], storage: "file" });
+      const producer = createProducer(noinbox, withPublishTimeout("10s"));
+      const result = await producer.publishWindowed(numbered("orders.a", 3, "n"));
+      assert.equal(result.published + result.duplicates, 0);
+      assert.equal(result.failed.length, 3);
+      for (const { error } of result.failed) {
+        assert.ok(error instanceof ErrPublishFailed);
+        assert.match(String(error), /Permissions Violation for Subscription/i);
+      }
+      // Published anyway, they would be stored with no ack to tell: the retries of a relay
+      // would store them again once the duplicate window passed.
+      assert.equal((await jsm.streams.info("NOINBOX")).state.messages, 0);
+    } finally {
+      await noinbox.close();
+      await admin.close();
+      await own.stop();
+    }
+  });
+
+  it("fails publishes in flight with ErrConnectionClosed when the connection closes, whatever their path", async () => {
+    const { subject } = await freshStream();
+    const closing = await connect(withServers(server.url));
+    const producer = createProducer(closing, withPublishRetries(1));
+    const single = Array.from({ length: 50 }, (_, i) =>
+      producer.publishJetStream(`${subject}.a`, i).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    const windowed = producer.publishWindowed(
+      Array.from({ length: 50 }, (_, i) => ({
+        subject: `${subject}.a`,
+        payload: i,
+        options: { timeoutMs: 5000 }, // js.publish's own path
+      })),
+    );
+    await closing.close();
+    const errors = [
+      ...(await Promise.all(single)),
+      ...(await windowed).failed.map((f) => f.error),
+    ].filter((e) => e !== undefined);
+    assert.ok(errors.length > 0, "some publishes were still in flight");
+    for (const e of errors) assert.ok(e instanceof ErrConnectionClosed, String(e));
+  });
+
   it("fails every item with ErrConnectionClosed on a closed connection", async () => {
     const { subject } = await freshStream();
     const closed = await connect(withServers(server.url));
