@@ -1,4 +1,4 @@
-import { causeText } from "../errors/index.js";
+import { causeText, ErrorCode, isJetrouteError } from "../errors/index.js";
 import type { Producer, WindowItem } from "../producer/index.js";
 import type { OutboxMetrics } from "./metrics.js";
 import type { OutboxSettings } from "./options.js";
@@ -22,6 +22,8 @@ export interface BatchResult {
   readonly locked: number;
   readonly sent: number;
   readonly failed: number;
+  /** A row failed because the producer's connection is closed: no later batch can publish. */
+  readonly connectionClosed: boolean;
 }
 
 const MAX_ERROR_TEXT = 2_000;
@@ -116,7 +118,7 @@ export class BatchRunner {
     const { rows } = (await client.query(this.#claim, [this.s.batchSize])) as { rows: Row[] };
     if (rows.length === 0) {
       await client.query("COMMIT");
-      return { locked: 0, sent: 0, failed: 0 };
+      return { locked: 0, sent: 0, failed: 0, connectionClosed: false };
     }
     let taken = 0;
     function* items(): Generator<WindowItem> {
@@ -165,7 +167,10 @@ export class BatchRunner {
         "outbox rows failed to publish; retrying with backoff",
       );
     }
-    return { locked: rows.length, sent, failed };
+    const connectionClosed = result.failed.some(({ error }) =>
+      isJetrouteError(error, ErrorCode.ConnectionClosed),
+    );
+    return { locked: rows.length, sent, failed, connectionClosed };
   }
 
   /** Backoff before the next try of a row that has failed `attempts` times before this one. */

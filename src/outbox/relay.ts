@@ -1,4 +1,9 @@
-import { describeValue, ErrInvalidOption } from "../errors/index.js";
+import {
+  describeValue,
+  ErrConnectionClosed,
+  ErrInvalidOption,
+  type JetrouteError,
+} from "../errors/index.js";
 import type { Producer } from "../producer/index.js";
 import { BatchRunner } from "./batch.js";
 import { tableMissing } from "./enqueue.js";
@@ -27,28 +32,50 @@ export async function runRelay(
   if (signal.aborted) return;
   await probeTable(pool, s);
 
+  // The caller's signal, or the end of the producer's connection: a closed NATS connection
+  // never comes back, so relaying on would only fail every row, forever.
+  const stopping = new AbortController();
+  const stop = stopping.signal;
+  const onAbort = () => stopping.abort(signal.reason);
+  // Aborted while the table was probed: the event has fired already.
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  let closed: JetrouteError | undefined;
+
   const waker = new Waker();
   const batches = new BatchRunner(pool, producer, s, metrics);
   const worker = async (n: number): Promise<void> => {
     let dbFailures = 0;
-    while (!signal.aborted) {
+    while (!stop.aborted) {
       const seen = waker.generation;
       try {
-        const { locked } = await batches.run(signal);
+        const { locked, connectionClosed } = await batches.run(stop);
         dbFailures = 0;
+        if (connectionClosed) {
+          closed ??= new ErrConnectionClosed(
+            "outbox relay stopped: the producer's NATS connection is closed (rows it could not publish stay pending, with the error); relay on a connection that lives as long as the relay",
+          );
+          stopping.abort(closed);
+          return;
+        }
         if (locked === s.batchSize) continue;
       } catch (err) {
         dbFailures++;
         metrics.failed("database", 1);
         s.logger.error({ err, worker: n, failures: dbFailures }, "outbox relay batch failed");
-        await waker.wait(waker.generation, backoff(s, dbFailures), signal);
+        await waker.wait(waker.generation, backoff(s, dbFailures), stop);
         continue;
       }
-      await waker.wait(seen, s.pollIntervalMs, signal);
+      await waker.wait(seen, s.pollIntervalMs, stop);
     }
   };
-  const listening = s.listen ? listen(pool, s, waker, signal) : Promise.resolve();
-  await Promise.all([...Array.from({ length: s.concurrency }, (_, n) => worker(n)), listening]);
+  try {
+    const listening = s.listen ? listen(pool, s, waker, stop) : Promise.resolve();
+    await Promise.all([...Array.from({ length: s.concurrency }, (_, n) => worker(n)), listening]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (closed !== undefined) throw closed;
 }
 
 function invalidSignal(value: unknown): string {

@@ -96,7 +96,8 @@ export interface Outbox {
    * Publishes pending rows until `signal` aborts; resolves once the batch in flight is done.
    * Survives NATS and PostgreSQL outages (failures are recorded per row and retried with
    * backoff). Any number of relays may run at once, in one process or many.
-   * @throws ErrInvalidOption without a signal; ErrOutboxTableMissing when the table is missing
+   * @throws ErrInvalidOption without a signal; ErrOutboxTableMissing when the table is missing;
+   *   ErrConnectionClosed once the producer's connection is closed (it never comes back)
    */
   relay(options: RelayOptions): Promise<void>;
   /** Pending rows and the age of the oldest (one query). */

@@ -3,7 +3,9 @@ import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
+import { connect, withServers } from "../../src/conn/index.js";
 import {
+  ErrConnectionClosed,
   ErrInvalidBackoff,
   ErrInvalidDuration,
   ErrInvalidOption,
@@ -24,7 +26,12 @@ import {
   withRelayConcurrency,
   withRelayPollInterval,
 } from "../../src/outbox/index.js";
-import { type PublishEvent, withOnPublish, withPublishRetries } from "../../src/producer/index.js";
+import {
+  createProducer,
+  type PublishEvent,
+  withOnPublish,
+  withPublishRetries,
+} from "../../src/producer/index.js";
 import { checkLeaksAfterAll, gate, until } from "../helpers/index.js";
 import { inTransaction, outboxWorld, rowCounts, streamMessages, within } from "./outbox-support.js";
 
@@ -289,6 +296,32 @@ describe("transactional outbox", async () => {
       new RegExp(`table="${table}"} 1`),
     );
     assert.equal((await outbox.lag()).pending, 0);
+  });
+
+  it("a relay whose producer's connection is closed stops with ErrConnectionClosed, its rows pending with the error", async () => {
+    const { table, subject } = await world.fresh();
+    const own = await connect(withServers(world.nats.url));
+    const outbox = world.outbox(table, createProducer(own, withPublishRetries(1)));
+    const ids = await enqueueMany(world, outbox, subject, "closed", 3);
+    await own.close();
+    const relay = world.run(outbox);
+    await assert.rejects(relay.done, (err: unknown) => {
+      assert.ok(err instanceof ErrConnectionClosed);
+      assert.match(String(err), /outbox relay stopped/);
+      return true;
+    });
+    const { rows } = await world.pool.query(
+      `SELECT id, attempts, last_error, sent_at FROM "${table}" ORDER BY position`,
+    );
+    assert.deepEqual(
+      rows.map((r: { id: string }) => r.id),
+      ids,
+    );
+    for (const row of rows as { attempts: number; last_error: string; sent_at: Date | null }[]) {
+      assert.equal(row.sent_at, null);
+      assert.equal(row.attempts, 1);
+      assert.match(row.last_error, /ERR_CONNECTION_CLOSED/);
+    }
   });
 
   it("stopping the relay mid-batch lets the publishes in flight finish and be marked, and resolves", async () => {
