@@ -93,8 +93,9 @@ export class PublishMux {
   }
 
   /**
-   * Resolves once the server has read our SUB (a PING answered), or after the publish timeout
-   * if it does not answer (disconnected: the publishes then time out as they would). A reply
+   * Resolves once the server has read our SUB (a PING answered), the connection closed, or the
+   * publish timeout passed without an answer (disconnected: the publishes then time out as they
+   * would). A reply
    * subscription the account may not make is refused before this resolves, so every item then
    * fails with that refusal before anything is published: publishing first would store
    * messages whose acks can never arrive, and their retries would store them again once the
@@ -106,6 +107,8 @@ export class PublishMux {
     try {
       await Promise.race([
         flushed,
+        // Closed meanwhile: nats.js leaves a pending flush unanswered.
+        this.#sub.closed,
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, this.#timeoutMs);
         }),

@@ -27,7 +27,7 @@ import {
   withPublishTimeout,
   withRetryBackoff,
 } from "../../src/producer/index.js";
-import { startServer } from "../../src/testing/index.js";
+import { startServer, startTcpProxy } from "../../src/testing/index.js";
 import { withTracing } from "../../src/tracing/index.js";
 import { checkLeaksAfterAll, useServer } from "../helpers/index.js";
 
@@ -237,28 +237,35 @@ describe("windowed publish", async () => {
 
   it("fails publishes in flight with ErrConnectionClosed when the connection closes, whatever their path", async () => {
     const { subject } = await freshStream();
-    const closing = await connect(withServers(server.url));
-    const producer = createProducer(closing, withPublishRetries(1));
-    const single = Array.from({ length: 50 }, (_, i) =>
-      producer.publishJetStream(`${subject}.a`, i).then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
-    );
-    const windowed = producer.publishWindowed(
-      Array.from({ length: 50 }, (_, i) => ({
-        subject: `${subject}.a`,
-        payload: i,
-        options: { timeoutMs: 5000 }, // js.publish's own path
-      })),
-    );
-    await closing.close();
-    const errors = [
-      ...(await Promise.all(single)),
-      ...(await windowed).failed.map((f) => f.error),
-    ].filter((e) => e !== undefined);
-    assert.ok(errors.length > 0, "some publishes were still in flight");
-    for (const e of errors) assert.ok(e instanceof ErrConnectionClosed, String(e));
+    // Acks held back by a silent network, so every publish is still in flight at the close.
+    const proxy = await startTcpProxy(server.url);
+    const closing = await connect(withServers(proxy.url));
+    try {
+      const producer = createProducer(closing, withPublishRetries(1));
+      proxy.blackhole();
+      const single = Array.from({ length: 20 }, (_, i) =>
+        producer.publishJetStream(`${subject}.a`, i).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
+      const windowed = producer.publishWindowed(
+        Array.from({ length: 20 }, (_, i) => ({
+          subject: `${subject}.a`,
+          payload: i,
+          options: { timeoutMs: 5000 }, // js.publish's own path
+        })),
+      );
+      await closing.close();
+      const errors = [
+        ...(await Promise.all(single)),
+        ...(await windowed).failed.map((f) => f.error),
+      ];
+      assert.equal(errors.length, 40);
+      for (const e of errors) assert.ok(e instanceof ErrConnectionClosed, String(e));
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("fails every item with ErrConnectionClosed on a closed connection", async () => {
