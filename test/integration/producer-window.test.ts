@@ -170,69 +170,75 @@ describe("windowed publish", async () => {
     assert.equal(events.filter((e) => e.duplicate).length, 10);
   });
 
-  it("fails an item the account may not publish with its permission error, not a timeout", async () => {
+  /**
+   * A server of its own with an `admin` user and a `limited` one holding `permissions` (server
+   * config syntax), the stream `name` on `subjects`; `body` publishes as `limited`.
+   */
+  async function withLimitedUser(
+    permissions: string,
+    stream: { name: string; subjects: string[] },
+    body: (limited: Connection, stored: () => Promise<number>) => Promise<void>,
+  ): Promise<void> {
     const own = await startServer({
       extraConfig: `accounts { A { jetstream: enabled, users: [
         { user: admin, password: a },
-        { user: limited, password: l, permissions: {
-          publish: { allow: ["ok.>", "$JS.API.>"] }, subscribe: { allow: ["_INBOX.>"] } } }
+        { user: limited, password: l, permissions: ${permissions} }
       ] } }`,
     });
     const admin = await connect(withServers(own.url), withUserPass("admin", "a"));
     const limited = await connect(withServers(own.url), withUserPass("limited", "l"));
     try {
       const jsm = await admin.jetstreamManager();
-      await jsm.streams.add({ name: "PERMS", subjects: ["ok.>", "deny.>"], storage: "file" });
-      // Without the refusal the item would wait out this timeout and fail as a timeout.
-      const producer = createProducer(limited, withPublishTimeout("10s"));
-      const result = await producer.publishWindowed([
-        { subject: "ok.a", payload: 1 },
-        { subject: "deny.x", payload: 2 },
-        { subject: "ok.b", payload: 3 },
-      ]);
-      assert.equal(result.published, 2);
-      assert.equal(result.failed[0]?.index, 1);
-      const error = result.failed[0]?.error;
-      assert.ok(error instanceof ErrPublishFailed);
-      assert.match(String(error), /Permissions Violation/i);
-      assert.ok(!isJetrouteError(error, ErrorCode.RequestTimeout), String(error));
-      assert.equal((await jsm.streams.info("PERMS")).state.messages, 2);
+      await jsm.streams.add({ ...stream, storage: "file" });
+      await body(limited, async () => (await jsm.streams.info(stream.name)).state.messages);
     } finally {
       await limited.close();
       await admin.close();
       await own.stop();
     }
+  }
+
+  it("fails an item the account may not publish with its permission error, not a timeout", async () => {
+    await withLimitedUser(
+      `{ publish: { allow: ["ok.>", "$JS.API.>"] }, subscribe: { allow: ["_INBOX.>"] } }`,
+      { name: "PERMS", subjects: ["ok.>", "deny.>"] },
+      async (limited, storedInStream) => {
+        // Without the refusal the item would wait out this timeout and fail as a timeout.
+        const producer = createProducer(limited, withPublishTimeout("10s"));
+        const result = await producer.publishWindowed([
+          { subject: "ok.a", payload: 1 },
+          { subject: "deny.x", payload: 2 },
+          { subject: "ok.b", payload: 3 },
+        ]);
+        assert.equal(result.published, 2);
+        assert.equal(result.failed[0]?.index, 1);
+        const error = result.failed[0]?.error;
+        assert.ok(error instanceof ErrPublishFailed);
+        assert.match(String(error), /Permissions Violation/i);
+        assert.ok(!isJetrouteError(error, ErrorCode.RequestTimeout), String(error));
+        assert.equal(await storedInStream(), 2);
+      },
+    );
   });
 
   it("stores nothing when the account may not subscribe to the reply inbox: every item fails with that refusal", async () => {
-    const own = await startServer({
-      extraConfig: `accounts { A { jetstream: enabled, users: [
-        { user: admin, password: a },
-        { user: noinbox, password: n, permissions: {
-          publish: { allow: [">"] }, subscribe: { allow: ["orders.>"] } } }
-      ] } }`,
-    });
-    const admin = await connect(withServers(own.url), withUserPass("admin", "a"));
-    const noinbox = await connect(withServers(own.url), withUserPass("noinbox", "n"));
-    try {
-      const jsm = await admin.jetstreamManager();
-      await jsm.streams.add({ name: "NOINBOX", subjects: ["orders.>"], storage: "file" });
-      const producer = createProducer(noinbox, withPublishTimeout("10s"));
-      const result = await producer.publishWindowed(numbered("orders.a", 3, "n"));
-      assert.equal(result.published + result.duplicates, 0);
-      assert.equal(result.failed.length, 3);
-      for (const { error } of result.failed) {
-        assert.ok(error instanceof ErrPublishFailed);
-        assert.match(String(error), /Permissions Violation for Subscription/i);
-      }
-      // Published anyway, they would be stored with no ack to tell: the retries of a relay
-      // would store them again once the duplicate window passed.
-      assert.equal((await jsm.streams.info("NOINBOX")).state.messages, 0);
-    } finally {
-      await noinbox.close();
-      await admin.close();
-      await own.stop();
-    }
+    await withLimitedUser(
+      `{ publish: { allow: [">"] }, subscribe: { allow: ["orders.>"] } }`,
+      { name: "NOINBOX", subjects: ["orders.>"] },
+      async (limited, storedInStream) => {
+        const producer = createProducer(limited, withPublishTimeout("10s"));
+        const result = await producer.publishWindowed(numbered("orders.a", 3, "n"));
+        assert.equal(result.published + result.duplicates, 0);
+        assert.equal(result.failed.length, 3);
+        for (const { error } of result.failed) {
+          assert.ok(error instanceof ErrPublishFailed);
+          assert.match(String(error), /Permissions Violation for Subscription/i);
+        }
+        // Published anyway, they would be stored with no ack to tell: the retries of a relay
+        // would store them again once the duplicate window passed.
+        assert.equal(await storedInStream(), 0);
+      },
+    );
   });
 
   it("fails publishes in flight with ErrConnectionClosed when the connection closes, whatever their path", async () => {
