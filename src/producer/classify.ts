@@ -29,6 +29,7 @@ import {
  * - `permission`: the server refused the publish (permissions violation).
  * - `full`: the stream is at a limit and discards new messages (api error 10077 "maximum
  *   messages / bytes exceeded"); retrying soon cannot help.
+ * - `unsent`: nothing was published (UnsentError); retrying cannot store a message twice.
  * - `other`: anything else (limits, bad arguments, ...).
  */
 export type FailureKind =
@@ -40,7 +41,13 @@ export type FailureKind =
   | "tooLarge"
   | "permission"
   | "full"
+  | "unsent"
   | "other";
+
+/** A publish that never left: the reply subscription was not confirmed in time. */
+export class UnsentError extends Error {
+  override readonly name = "UnsentError";
+}
 
 // JetStream api err_codes for failed publish expectations (nats-server errors.json).
 const EXPECTATION_CODES = new Set([
@@ -69,6 +76,7 @@ export function classifyFailure(err: unknown): FailureKind {
       if (e.code === STORE_FAILED_CODE && /maximum .*exceeded/i.test(e.message)) return "full";
       return e.status === 503 ? "unavailable" : "other";
     }
+    if (e instanceof UnsentError) return "unsent";
     if (e instanceof NoRespondersError) return "noResponders";
     if (e instanceof TimeoutError) return "timeout";
     if (e instanceof ClosedConnectionError || e instanceof DrainingConnectionError) return "closed";

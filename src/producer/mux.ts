@@ -12,6 +12,7 @@ import {
   type Subscription,
   TimeoutError,
 } from "@nats-io/nats-core";
+import { UnsentError } from "./classify.js";
 import type { PublishAck } from "./types.js";
 
 interface Pending {
@@ -46,7 +47,11 @@ export class PublishMux {
   readonly #pending = new Map<number, Pending>();
   #next = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Why every later publish fails at once: the subscription ended under us. */
+  /**
+   * `confirming` until the server answered a PING after our SUB (nothing is published before),
+   * then `open`; `ended` once a refusal, a close or `close()` ended it (`#broken` says why).
+   */
+  #state: "confirming" | "open" | "ended" = "confirming";
   #broken: unknown;
 
   /**
@@ -82,6 +87,9 @@ export class PublishMux {
     for await (const s of this.#status) {
       if (s.type !== "error") continue;
       const err = s.error;
+      // Any SUB refused while we confirm ours is taken as ours: failing the call unsent is
+      // safe, publishing with no reply subscription is not.
+      if (this.#state === "confirming" && refusesSubscription(err)) this.#failAll(err);
       if (!(err instanceof PermissionViolationError) || err.operation !== "publish") continue;
       for (const [n, p] of this.#pending) {
         if (p.subject !== err.subject) continue;
@@ -93,32 +101,43 @@ export class PublishMux {
   }
 
   /**
-   * Resolves once the server has read our SUB (a PING answered), the connection closed, or the
-   * publish timeout passed without an answer (disconnected: the publishes then time out as they
-   * would). A reply
-   * subscription the account may not make is refused before this resolves, so every item then
-   * fails with that refusal before anything is published: publishing first would store
-   * messages whose acks can never arrive, and their retries would store them again once the
-   * stream's duplicate window has passed.
+   * Confirms the reply subscription before anything is published: resolves once the server has
+   * answered a PING sent after our SUB and any refusal that came before that answer was seen
+   * (a permission violation, `maximum subscriptions exceeded`). Publishing first would store
+   * messages whose acks can never arrive, and retrying them would store them again once the
+   * stream's duplicate window has passed. Without an answer within the publish timeout, or once
+   * `signal` aborts, every item fails as unsent (UnsentError), which the producer retries
+   * through `js.publish`; a close fails them as closed.
    */
-  async ready(): Promise<void> {
+  async ready(signal: AbortSignal | undefined): Promise<void> {
     const flushed = this.#nc.flush();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
     try {
-      await Promise.race([
-        flushed,
+      const answered = await Promise.race([
+        flushed.then(() => true),
         // Closed meanwhile: nats.js leaves a pending flush unanswered.
-        this.#sub.closed,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#timeoutMs);
+        this.#sub.closed.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), this.#timeoutMs);
+          onAbort = () => resolve(false);
+          signal?.addEventListener("abort", onAbort, { once: true });
         }),
       ]);
-    } catch {
-      // Closed meanwhile: every send fails with that on its own.
+      if (!answered) {
+        this.#failAll(new UnsentError("the server did not confirm the reply subscription"));
+        return;
+      }
+      // A refusal parsed before the PONG reaches the status stream a few microtasks later.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } catch (err) {
+      this.#failAll(err); // flush refused: the connection is closed or closing
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       flushed.catch(() => {});
     }
+    if (this.#state === "confirming") this.#state = "open";
   }
 
   /**
@@ -186,10 +205,17 @@ export class PublishMux {
   };
 
   #failAll(err: unknown): void {
+    this.#state = "ended";
     this.#broken ??= err;
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
   }
+}
+
+/** A SUB the server refused: `-ERR` for a permission or the connection's subscription limit. */
+function refusesSubscription(err: Error): boolean {
+  if (err instanceof PermissionViolationError) return err.operation === "subscription";
+  return /maximum subscriptions exceeded/i.test(err.message);
 }
 
 /** A reply to a JetStream publish, read the way nats.js's `js.publish` reads it. */

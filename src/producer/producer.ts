@@ -275,7 +275,7 @@ class ProducerImpl implements Producer {
     } catch {
       // A closed or draining connection: js.publish fails each item with its typed error.
     }
-    await mux?.ready();
+    await mux?.ready(options?.signal);
     const port: WindowPort =
       this.#hook || this.#tracing?.tracer()
         ? { send: (s, p, o) => this.#publishJetStream(s, p, o, mux) }
@@ -332,7 +332,10 @@ class ProducerImpl implements Producer {
       }
       // A timed-out publish may have been stored; only a msgId makes the retry dedup.
       const retryable =
-        kind === "noResponders" || kind === "unavailable" || (kind === "timeout" && hasMsgId);
+        kind === "noResponders" ||
+        kind === "unavailable" ||
+        kind === "unsent" ||
+        (kind === "timeout" && hasMsgId);
       if (!retryable || attempt >= this.#attempts) {
         throw jetStreamFailure(subject, err, kind, attempt);
       }

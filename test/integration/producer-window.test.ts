@@ -241,6 +241,53 @@ describe("windowed publish", async () => {
     );
   });
 
+  it("stores nothing when the connection is at the server's subscription limit: every item fails with that refusal", async () => {
+    const own = await startServer({ extraConfig: "max_subscriptions: 1" });
+    const admin = await connect(withServers(own.url));
+    const limited = await connect(withServers(own.url));
+    try {
+      const jsm = await admin.jetstreamManager();
+      await jsm.streams.add({ name: "SUBS", subjects: ["subs.>"], storage: "file" });
+      const producer = createProducer(limited, withPublishTimeout("10s"), withPublishRetries(1));
+      // nats.js's own request mux takes the one subscription allowed.
+      await producer.publishJetStream("subs.a", 0, { msgId: "first" });
+      const result = await producer.publishWindowed(numbered("subs.a", 5, "s"));
+      assert.equal(result.published + result.duplicates, 0);
+      assert.equal(result.failed.length, 5);
+      for (const { error } of result.failed) {
+        assert.ok(error instanceof ErrPublishFailed);
+        assert.match(String(error), /maximum subscriptions exceeded/i);
+      }
+      assert.equal((await jsm.streams.info("SUBS")).state.messages, 1);
+    } finally {
+      await limited.close();
+      await admin.close();
+      await own.stop();
+    }
+  });
+
+  it("publishes nothing and fails the items as unsent when the server does not confirm the reply subscription in time", async () => {
+    const { stream, subject } = await freshStream();
+    const proxy = await startTcpProxy(server.url);
+    const silent = await connect(withServers(proxy.url));
+    try {
+      const producer = createProducer(silent, withPublishTimeout("300ms"), withPublishRetries(1));
+      proxy.blackhole();
+      const result = await producer.publishWindowed(numbered(`${subject}.a`, 3));
+      assert.equal(result.failed.length, 3);
+      for (const { error } of result.failed) {
+        assert.ok(error instanceof ErrPublishFailed);
+        assert.match(String(error), /did not confirm the reply subscription/);
+      }
+      proxy.resume();
+      await silent.nats.flush();
+      assert.equal(await stored(stream), 0);
+    } finally {
+      await silent.close();
+      await proxy.close();
+    }
+  });
+
   it("fails publishes in flight with ErrConnectionClosed when the connection closes, whatever their path", async () => {
     const { subject } = await freshStream();
     // Acks held back by a silent network, so every publish is still in flight at the close.
