@@ -132,7 +132,9 @@ async function listen(
       failures = 0;
       waker.wake();
       await Promise.race([dropped, pause.wait(pause.generation, 2 ** 31 - 1, signal)]);
-      if (lost === undefined) await client.query(`UNLISTEN ${s.table.channelSql}`);
+      // Stopping: the connection is destroyed below rather than UNLISTENed, so a database that
+      // stopped answering cannot hold the relay's stop.
+      lost ??= new Error("outbox relay stopped listening");
     } catch (err) {
       lost = err instanceof Error ? err : new Error(String(err));
     } finally {
@@ -140,8 +142,8 @@ async function listen(
         client.removeListener("notification", onNotify);
         client.removeListener("error", onLost);
         // A late "error" on the destroyed client must not crash the process.
-        if (lost !== undefined) client.on("error", () => {});
-        client.release(lost ?? false);
+        client.on("error", () => {});
+        client.release(lost ?? true);
       }
     }
     if (lost !== undefined && !signal.aborted) {

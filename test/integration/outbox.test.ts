@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { Registry } from "prom-client";
 import { connect, withServers } from "../../src/conn/index.js";
 import {
@@ -32,6 +33,7 @@ import {
   withOnPublish,
   withPublishRetries,
 } from "../../src/producer/index.js";
+import { startTcpProxy } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, gate, until } from "../helpers/index.js";
 import { inTransaction, outboxWorld, rowCounts, streamMessages, within } from "./outbox-support.js";
 
@@ -321,6 +323,42 @@ describe("transactional outbox", async () => {
       assert.equal(row.sent_at, null);
       assert.equal(row.attempts, 1);
       assert.match(row.last_error, /ERR_CONNECTION_CLOSED/);
+    }
+  });
+
+  it("an idle relay stops at once even when PostgreSQL has stopped answering", async () => {
+    const { table } = await world.fresh();
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: world.postgres.port });
+    const pool = new pg.Pool({
+      connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
+    });
+    pool.on("error", () => {}); // idle clients on the silenced flow
+    try {
+      const silenced = createOutbox(pool, world.producer(), withOutboxTable(table));
+      const controller = new AbortController();
+      const relaying = silenced.relay({ signal: controller.signal });
+      // Idle: its LISTEN connection is up and its first (empty) batches are done.
+      await until(async () => {
+        const { rows } = await world.pool.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",
+        );
+        return (rows[0] as { n: number }).n === 1;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.blackhole();
+      controller.abort();
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        relaying.then(() => "stopped"),
+        new Promise((r) => {
+          timer = setTimeout(() => r("still running 3 s after the abort"), 3000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.equal(stopped, "stopped");
+    } finally {
+      await proxy.close();
+      await pool.end().catch(() => {});
     }
   });
 
