@@ -131,7 +131,15 @@ export class PublishMux {
       // A refusal parsed before the PONG reaches the status stream a few microtasks later.
       await new Promise<void>((resolve) => setImmediate(resolve));
     } catch (err) {
-      this.#failAll(err); // flush refused: the connection is closed or closing
+      // The PING was lost: closed (every send fails as closed), or disconnected (nats.js
+      // rejects pending PINGs when the socket drops; it is reconnecting): unsent, retried.
+      this.#failAll(
+        this.#nc.isClosed()
+          ? new ClosedConnectionError()
+          : new UnsentError("the connection dropped before the reply subscription was confirmed", {
+              cause: err,
+            }),
+      );
     } finally {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener("abort", onAbort);

@@ -9,7 +9,13 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { type Connection, connect, withServers, withUserPass } from "../../src/conn/index.js";
+import {
+  type Connection,
+  connect,
+  withReconnectWait,
+  withServers,
+  withUserPass,
+} from "../../src/conn/index.js";
 import {
   ErrConnectionClosed,
   ErrExpectationFailed,
@@ -285,6 +291,27 @@ describe("windowed publish", async () => {
     } finally {
       await silent.close();
       await proxy.close();
+    }
+  });
+
+  it("publishes every item once when the call starts while the connection is reconnecting", async () => {
+    const own = await startServer();
+    const reconnecting = await connect(withServers(own.url), withReconnectWait("100ms"));
+    try {
+      const jsm = await reconnecting.jetstreamManager();
+      await jsm.streams.add({ name: "BACK", subjects: ["back.>"], storage: "file" });
+      const producer = createProducer(reconnecting, withRetryBackoff("200ms", "1s"));
+      await own.kill();
+      const publishing = producer.publishWindowed(numbered("back.a", 200, "b"));
+      await new Promise((r) => setTimeout(r, 300));
+      await own.restart();
+      const result = await publishing;
+      assert.deepEqual(result.failed, []);
+      assert.equal(result.published + result.duplicates, 200);
+      assert.equal((await jsm.streams.info("BACK")).state.messages, 200);
+    } finally {
+      await reconnecting.close();
+      await own.stop();
     }
   });
 
