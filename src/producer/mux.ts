@@ -105,45 +105,54 @@ export class PublishMux {
    * answered a PING sent after our SUB and any refusal that came before that answer was seen
    * (a permission violation, `maximum subscriptions exceeded`). Publishing first would store
    * messages whose acks can never arrive, and retrying them would store them again once the
-   * stream's duplicate window has passed. Without an answer within the publish timeout, or once
-   * `signal` aborts, every item fails as unsent (UnsentError), which the producer retries
-   * through `js.publish`; a close fails them as closed.
+   * stream's duplicate window has passed. A PING lost to a reconnect is sent again. Without an
+   * answer within the publish timeout, or once `signal` aborts, every item fails as unsent
+   * (UnsentError), which the producer retries through `js.publish` without counting an
+   * attempt; a close fails them as closed.
    */
   async ready(signal: AbortSignal | undefined): Promise<void> {
-    const flushed = this.#nc.flush();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#timeoutMs);
+      onAbort = () => resolve(false);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    // Closed meanwhile: nats.js leaves a pending flush unanswered.
+    const closed = this.#sub.closed.then(() => true as const);
+    let lost: unknown;
     try {
-      const answered = await Promise.race([
-        flushed.then(() => true),
-        // Closed meanwhile: nats.js leaves a pending flush unanswered.
-        this.#sub.closed.then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), this.#timeoutMs);
-          onAbort = () => resolve(false);
-          signal?.addEventListener("abort", onAbort, { once: true });
-        }),
-      ]);
-      if (!answered) {
-        this.#failAll(new UnsentError("the server did not confirm the reply subscription"));
-        return;
+      for (;;) {
+        const flushed = this.#nc.flush();
+        flushed.catch(() => {});
+        let answered: boolean;
+        try {
+          answered = await Promise.race([flushed.then(() => true), closed, expired]);
+        } catch (err) {
+          if (this.#nc.isClosed()) {
+            this.#failAll(new ClosedConnectionError());
+            return;
+          }
+          // nats.js rejects pending PINGs each time it re-dials (and drops what was written
+          // while disconnected); it sends our SUB again with the new connection's handshake.
+          // Ask again: a short outage costs a wait, not the items.
+          lost = err;
+          continue;
+        }
+        if (!answered) {
+          const why = lost === undefined ? "did not confirm" : "was not reachable to confirm";
+          this.#failAll(
+            new UnsentError(`the server ${why} the reply subscription in time`, { cause: lost }),
+          );
+          return;
+        }
+        // A refusal parsed before the PONG reaches the status stream a few microtasks later.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        break;
       }
-      // A refusal parsed before the PONG reaches the status stream a few microtasks later.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    } catch (err) {
-      // The PING was lost: closed (every send fails as closed), or disconnected (nats.js
-      // rejects pending PINGs when the socket drops; it is reconnecting): unsent, retried.
-      this.#failAll(
-        this.#nc.isClosed()
-          ? new ClosedConnectionError()
-          : new UnsentError("the connection dropped before the reply subscription was confirmed", {
-              cause: err,
-            }),
-      );
     } finally {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener("abort", onAbort);
-      flushed.catch(() => {});
     }
     if (this.#state === "confirming") this.#state = "open";
   }

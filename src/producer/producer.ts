@@ -323,7 +323,8 @@ class ProducerImpl implements Producer {
     firstError: unknown,
   ): Promise<PublishAck> {
     let err = firstError;
-    for (let attempt = 1; ; attempt++) {
+    // An unsent first attempt (the reply subscription was never confirmed) published nothing.
+    for (let attempt = classifyFailure(firstError) === "unsent" ? 0 : 1; ; attempt++) {
       const kind = classifyFailure(err);
       if (kind === "expectation") {
         throw new ErrExpectationFailed(`publish to "${subject}": ${causeText(err)}`, {

@@ -272,21 +272,22 @@ describe("windowed publish", async () => {
     }
   });
 
-  it("publishes nothing and fails the items as unsent when the server does not confirm the reply subscription in time", async () => {
+  it("publishes nothing when aborted while the server has not confirmed the reply subscription", async () => {
     const { stream, subject } = await freshStream();
     const proxy = await startTcpProxy(server.url);
     const silent = await connect(withServers(proxy.url));
     try {
-      const producer = createProducer(silent, withPublishTimeout("300ms"), withPublishRetries(1));
+      const producer = createProducer(silent, withPublishTimeout("10s"));
       proxy.blackhole();
-      const result = await producer.publishWindowed(numbered(`${subject}.a`, 3));
-      assert.equal(result.failed.length, 3);
-      for (const { error } of result.failed) {
-        assert.ok(error instanceof ErrPublishFailed);
-        assert.match(String(error), /did not confirm the reply subscription/);
-      }
+      const controller = new AbortController();
+      const publishing = producer.publishWindowed(numbered(`${subject}.a`, 3), {
+        signal: controller.signal,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      controller.abort(new Error("shutting down"));
+      await assert.rejects(publishing, /shutting down/);
       proxy.resume();
-      await silent.nats.flush();
+      await silent.nats.flush(); // whatever was written has reached the server now
       assert.equal(await stored(stream), 0);
     } finally {
       await silent.close();
@@ -302,16 +303,36 @@ describe("windowed publish", async () => {
       await jsm.streams.add({ name: "BACK", subjects: ["back.>"], storage: "file" });
       const producer = createProducer(reconnecting, withRetryBackoff("200ms", "1s"));
       await own.kill();
-      const publishing = producer.publishWindowed(numbered("back.a", 200, "b"));
-      await new Promise((r) => setTimeout(r, 300));
+      // No msgIds: a message sent blind into the outage could be neither retried nor counted.
+      const publishing = producer.publishWindowed(numbered("back.a", 200));
+      await new Promise((r) => setTimeout(r, 1000));
       await own.restart();
       const result = await publishing;
-      assert.deepEqual(result.failed, []);
-      assert.equal(result.published + result.duplicates, 200);
+      assert.deepEqual(result, { published: 200, duplicates: 0, failed: [] });
       assert.equal((await jsm.streams.info("BACK")).state.messages, 200);
     } finally {
       await reconnecting.close();
       await own.stop();
+    }
+  });
+
+  it("does not count an unsent first attempt: with one attempt allowed, an unconfirmed call still publishes once", async () => {
+    const { stream, subject } = await freshStream();
+    const proxy = await startTcpProxy(server.url);
+    const silent = await connect(withServers(proxy.url));
+    try {
+      const producer = createProducer(silent, withPublishTimeout("300ms"), withPublishRetries(1));
+      proxy.blackhole();
+      const publishing = producer.publishWindowed(numbered(`${subject}.a`, 3, "u"));
+      // Silent past the confirmation's timeout, then answering again: the retry gets through.
+      await new Promise((r) => setTimeout(r, 400));
+      proxy.resume();
+      const result = await publishing;
+      assert.deepEqual(result, { published: 3, duplicates: 0, failed: [] });
+      assert.equal(await stored(stream), 3);
+    } finally {
+      await silent.close();
+      await proxy.close();
     }
   });
 
