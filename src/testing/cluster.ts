@@ -41,11 +41,24 @@ export interface TestClusterOptions {
  */
 export async function startCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   const size = options.size ?? 3;
-  const clusterName = options.name ?? "jetroute";
-  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   if (!Number.isInteger(size) || size < 1) {
     throw new ErrInvalidOption(invalidValueMessage("startCluster size", size, "an integer >= 1"));
   }
+  try {
+    return await startClusterOnce(size, options);
+  } catch (err) {
+    // Seen on 2.10.27 even after restarting the left-out node: a meta group stuck at two
+    // peers. A fresh cluster (new ports, new stores) forms; a second failure is real.
+    if (!(err instanceof ErrNatsServerStart) || !String(err.message).includes("meta leader")) {
+      throw err;
+    }
+    return await startClusterOnce(size, options);
+  }
+}
+
+async function startClusterOnce(size: number, options: TestClusterOptions): Promise<TestCluster> {
+  const clusterName = options.name ?? "jetroute";
+  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   // Every port is fixed up front: routes name each other's cluster ports, and a restarted node
   // must come back where its peers and clients expect it.
   const ports = await freePorts(size * 3);
