@@ -221,3 +221,24 @@ export async function untilConsumed(
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
+
+/**
+ * A file-store stream just for one round (`BENCH_<PREFIX>_<TAG>` on `bench.<prefix>.<tag>`),
+ * deleted afterwards, outside the timed part.
+ */
+export async function withFreshStream<T>(
+  ctx: BenchContext,
+  prefix: string,
+  tag: string,
+  body: (subject: string) => Promise<T>,
+): Promise<T> {
+  const jsm = await ctx.conn.jetstreamManager();
+  const name = `BENCH_${prefix}_${tag}`.toUpperCase();
+  const subject = `bench.${prefix}.${tag}`;
+  await jsm.streams.add({ name, subjects: [subject], storage: "file" });
+  try {
+    return await body(subject);
+  } finally {
+    await jsm.streams.delete(name);
+  }
+}

@@ -16,8 +16,8 @@ import {
 import { createProducer } from "../../src/producer/index.js";
 import { startPostgres } from "../../src/testing/index.js";
 import { alternateSides, median, pairedRatio } from "../rounds.js";
-import { rawWindowed } from "../support.js";
-import type { BenchContext, Measure } from "../types.js";
+import { rawWindowed, withFreshStream } from "../support.js";
+import type { Measure } from "../types.js";
 
 const WINDOW = 1000;
 const SIZE = 128;
@@ -77,7 +77,7 @@ export const measure: Measure = {
       const count = (round: number) => (round === 0 ? WARMUP_MESSAGES : MESSAGES);
 
       const windowedRound = (round: number) =>
-        withFreshStream(ctx, `w${round}`, async (subject) => {
+        withFreshStream(ctx, "outbox", `w${round}`, async (subject) => {
           const n = count(round);
           const started = performance.now();
           const r = await producer.publishWindowed(events(subject, payload, n, `w${round}`), {
@@ -88,7 +88,7 @@ export const measure: Measure = {
           return { messages: n, ms };
         });
       const relayRound = (round: number) =>
-        withFreshStream(ctx, `r${round}`, async (subject) => {
+        withFreshStream(ctx, "outbox", `r${round}`, async (subject) => {
           const n = count(round);
           await pool.query(`TRUNCATE "${TABLE}"`);
           const ids = Array.from({ length: n }, (_, i) => `r${round}-${i}`);
@@ -109,7 +109,7 @@ export const measure: Measure = {
         });
 
       const rawRound = (round: number) =>
-        withFreshStream(ctx, `n${round}`, async (subject) => {
+        withFreshStream(ctx, "outbox", `n${round}`, async (subject) => {
           const n = count(round);
           const started = performance.now();
           await rawWindowed(raw, subject, payload, n, WINDOW, `n${round}`);
@@ -150,21 +150,4 @@ export const measure: Measure = {
 
 function* events(subject: string, payload: Uint8Array, n: number, tag: string) {
   for (let i = 0; i < n; i++) yield { subject, payload, options: { msgId: `${tag}-${i}` } };
-}
-
-/** A file-store stream just for this round, deleted afterwards (outside the timed part). */
-async function withFreshStream<T>(
-  ctx: BenchContext,
-  tag: string,
-  body: (subject: string) => Promise<T>,
-): Promise<T> {
-  const jsm = await ctx.conn.jetstreamManager();
-  const name = `BENCH_OUTBOX_${tag}`.toUpperCase();
-  const subject = `bench.outbox.${tag}`;
-  await jsm.streams.add({ name, subjects: [subject], storage: "file" });
-  try {
-    return await body(subject);
-  } finally {
-    await jsm.streams.delete(name);
-  }
 }

@@ -2,8 +2,8 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { createProducer } from "../../src/producer/index.js";
 import { alternate } from "../rounds.js";
-import { rawWindowed } from "../support.js";
-import type { BenchContext, Measure } from "../types.js";
+import { rawWindowed, withFreshStream } from "../support.js";
+import type { Measure } from "../types.js";
 
 const WINDOW = 1000;
 const SIZE = 128;
@@ -23,7 +23,7 @@ export const measure: Measure = {
     const producer = createProducer(ctx.conn);
     const count = (round: number) => (round === 0 ? WARMUP_MESSAGES : MESSAGES);
     const jetrouteRound = (tag: string, n: number) =>
-      withFreshStream(ctx, tag, async (subject) => {
+      withFreshStream(ctx, "publish", tag, async (subject) => {
         const started = performance.now();
         const r = await producer.publishWindowed(items(subject, payload, n), { window: WINDOW });
         const ms = performance.now() - started;
@@ -31,7 +31,7 @@ export const measure: Measure = {
         return { messages: n, ms };
       });
     const rawRound = (js: JetStreamClient, tag: string, n: number) =>
-      withFreshStream(ctx, tag, async (subject) => {
+      withFreshStream(ctx, "publish", tag, async (subject) => {
         const started = performance.now();
         await rawWindowed(js, subject, payload, n, WINDOW);
         return { messages: n, ms: performance.now() - started };
@@ -74,21 +74,4 @@ export const measure: Measure = {
 
 function* items(subject: string, payload: Uint8Array, n: number) {
   for (let i = 0; i < n; i++) yield { subject, payload };
-}
-
-/** A file-store stream just for this round, deleted afterwards (outside the timed part). */
-async function withFreshStream<T>(
-  ctx: BenchContext,
-  tag: string,
-  body: (subject: string) => Promise<T>,
-): Promise<T> {
-  const jsm = await ctx.conn.jetstreamManager();
-  const name = `BENCH_PUBLISH_${tag}`.toUpperCase();
-  const subject = `bench.publish.${tag}`;
-  await jsm.streams.add({ name, subjects: [subject], storage: "file" });
-  try {
-    return await body(subject);
-  } finally {
-    await jsm.streams.delete(name);
-  }
 }
