@@ -1,3 +1,4 @@
+export { doublingDelay, toBackoffMillis } from "./backoff.js";
 export {
   type Duration,
   type DurationUnit,

@@ -1,3 +1,4 @@
+import { doublingDelay } from "../duration/index.js";
 import { causeText, ErrorCode, isJetrouteError } from "../errors/index.js";
 import type { Producer, WindowItem } from "../producer/index.js";
 import type { OutboxMetrics } from "./metrics.js";
@@ -175,7 +176,6 @@ export class BatchRunner {
 
   /** Backoff before the next try of a row that has failed `attempts` times before this one. */
   #delay(attempts: number): number {
-    const { backoffInitialMs: initial, backoffMaxMs: max } = this.s;
-    return Math.min(max, initial * 2 ** Math.min(attempts, 30));
+    return doublingDelay(this.s.backoffInitialMs, this.s.backoffMaxMs, attempts);
   }
 }

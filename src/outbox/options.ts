@@ -1,13 +1,8 @@
 import type { Registry } from "prom-client";
 import { jsonCodec } from "../codec/index.js";
 import type { Codec } from "../codec/types.js";
-import { type Duration, toTimerMillis } from "../duration/index.js";
-import {
-  ErrInvalidBackoff,
-  ErrInvalidDuration,
-  ErrInvalidOption,
-  invalidValueMessage,
-} from "../errors/index.js";
+import { type Duration, toBackoffMillis, toTimerMillis } from "../duration/index.js";
+import { ErrInvalidDuration, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import { componentLogger, type Logger, silentLogger } from "../logger/index.js";
 import { isCodec } from "../producer/options.js";
 import { DEFAULT_OUTBOX_TABLE, type OutboxTable, outboxTable } from "./table.js";
@@ -168,17 +163,11 @@ export function resolveOutboxSettings(options: readonly OutboxOption[]): OutboxS
       invalidValueMessage("withRelayPollInterval", d.pollInterval, "at least 1 ms"),
     );
   }
-  const backoffInitialMs = toTimerMillis(d.backoffInitial ?? "1s", "withRelayBackoff initial");
-  const backoffMaxMs = toTimerMillis(d.backoffMax ?? "1m", "withRelayBackoff max");
-  if (backoffMaxMs < backoffInitialMs) {
-    throw new ErrInvalidBackoff(
-      invalidValueMessage(
-        "withRelayBackoff max",
-        d.backoffMax,
-        `at least the initial delay (${backoffInitialMs} ms)`,
-      ),
-    );
-  }
+  const { initialMs: backoffInitialMs, maxMs: backoffMaxMs } = toBackoffMillis(
+    d.backoffInitial ?? "1s",
+    d.backoffMax ?? "1m",
+    "withRelayBackoff",
+  );
   const listen = d.listen ?? true;
   if (typeof listen !== "boolean") {
     throw new ErrInvalidOption(invalidValueMessage("withRelayListen", listen, "true or false"));

@@ -1,3 +1,4 @@
+import { doublingDelay } from "../duration/index.js";
 import {
   describeValue,
   ErrConnectionClosed,
@@ -83,7 +84,7 @@ function invalidSignal(value: unknown): string {
 }
 
 function backoff(s: OutboxSettings, failures: number): number {
-  return Math.min(s.backoffMaxMs, s.backoffInitialMs * 2 ** Math.min(failures - 1, 30));
+  return doublingDelay(s.backoffInitialMs, s.backoffMaxMs, failures - 1);
 }
 
 /** Fails fast when the migration has not run, instead of logging the same error forever. */

@@ -1,11 +1,6 @@
 import type { Codec } from "../codec/types.js";
-import { type Duration, toTimerMillis } from "../duration/index.js";
-import {
-  ErrInvalidBackoff,
-  ErrInvalidDuration,
-  ErrInvalidOption,
-  invalidValueMessage,
-} from "../errors/index.js";
+import { type Duration, toBackoffMillis, toTimerMillis } from "../duration/index.js";
+import { ErrInvalidDuration, ErrInvalidOption, invalidValueMessage } from "../errors/index.js";
 import type { Logger } from "../logger/index.js";
 import { resolveTracing, type TracerSource } from "../tracing/index.js";
 import type { PublishHook } from "./types.js";
@@ -136,17 +131,11 @@ export function resolveProducerSettings(
       invalidValueMessage("withPublishRetries", attempts, `an integer from 1 to ${MAX_ATTEMPTS}`),
     );
   }
-  const backoffInitialMs = toTimerMillis(d.backoffInitial ?? "100ms", "withRetryBackoff initial");
-  const backoffMaxMs = toTimerMillis(d.backoffMax ?? "2s", "withRetryBackoff max");
-  if (backoffMaxMs < backoffInitialMs) {
-    throw new ErrInvalidBackoff(
-      invalidValueMessage(
-        "withRetryBackoff max",
-        d.backoffMax,
-        `at least the initial delay (${backoffInitialMs} ms)`,
-      ),
-    );
-  }
+  const { initialMs: backoffInitialMs, maxMs: backoffMaxMs } = toBackoffMillis(
+    d.backoffInitial ?? "100ms",
+    d.backoffMax ?? "2s",
+    "withRetryBackoff",
+  );
   const timeoutMs = toTimerMillis(d.timeout ?? "5s", "withPublishTimeout");
   if (timeoutMs < 1) {
     throw new ErrInvalidDuration(

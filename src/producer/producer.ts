@@ -5,6 +5,7 @@ import { jsonCodec } from "../codec/index.js";
 import type { Codec } from "../codec/types.js";
 import { requireConnection } from "../conn/require.js";
 import type { Connection } from "../conn/types.js";
+import { doublingDelay } from "../duration/index.js";
 import {
   causeText,
   ErrDecode,
@@ -340,7 +341,7 @@ class ProducerImpl implements Producer {
       if (!retryable || attempt >= this.#attempts) {
         throw jetStreamFailure(subject, err, kind, attempt);
       }
-      const delayMs = Math.min(this.#backoffInitialMs * 2 ** (attempt - 1), this.#backoffMaxMs);
+      const delayMs = doublingDelay(this.#backoffInitialMs, this.#backoffMaxMs, attempt - 1);
       this.#logger.debug(
         { subject, attempt, delayMs, reason: kind, err },
         "JetStream publish failed, retrying",
