@@ -4,23 +4,14 @@
 // then PATH, Debian's /usr/sbin; else `apt-get install nats-server` when root; else exit 1 saying
 // exactly how to install it. The order is src/testing/binary.ts's. Only Debian's archive is used.
 import { execFileSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
+import { aptInstall, executable } from "./lib/apt.mjs";
 
 const dirs = [
   ...(process.env.PATH ?? "").split(delimiter).filter(Boolean),
   "/usr/sbin",
   "/usr/local/sbin",
 ];
-
-function executable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function find() {
   if (process.env.NATS_SERVER_BIN && executable(process.env.NATS_SERVER_BIN))
@@ -52,24 +43,10 @@ if (!process.env.NATS_SERVER_BIN && process.env.NATS_SERVER_VERSION) {
     process.exit(1);
   }
 }
-if (!bin) {
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!isRoot) {
-    console.error(
-      "nats-server is not installed and this script is not running as root.\n" +
-        "Install it with:  sudo apt-get update && sudo apt-get install -y nats-server\n" +
-        "or point NATS_SERVER_BIN at a nats-server binary.",
-    );
-    process.exit(1);
-  }
-  console.error("nats-server not found; installing Debian's nats-server with apt-get ...");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
-  execFileSync("apt-get", ["install", "-y", "-q", "nats-server"], { stdio: "inherit", env });
-  bin = find();
-  if (!bin) {
-    console.error("apt-get finished but nats-server is still not on PATH or in /usr/sbin.");
-    process.exit(1);
-  }
-}
+bin ??= aptInstall("nats-server", {
+  what: "nats-server",
+  otherwise: "point NATS_SERVER_BIN at a nats-server binary",
+  find,
+  stillMissing: "nats-server is still not on PATH or in /usr/sbin",
+});
 if (process.env.JETROUTE_QUIET !== "1") console.error(`using ${bin} (${version(bin)})`);

@@ -6,19 +6,11 @@
 // also creates the `postgres` system user the server runs as when the tests run as root. The
 // package's own cluster service is not needed: the tests never use it.
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { aptInstall, executable } from "./lib/apt.mjs";
 
 const NEEDED = ["initdb", "postgres", "pg_isready"];
-
-function executable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function debianBins() {
   try {
@@ -43,26 +35,12 @@ function find() {
 }
 
 let bin = find();
-if (!bin) {
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!isRoot) {
-    console.error(
-      "PostgreSQL is not installed and this script is not running as root.\n" +
-        "Install it with:  sudo apt-get update && sudo apt-get install -y postgresql\n" +
-        "or point JETROUTE_PG_BIN at a folder holding initdb, postgres and pg_isready.",
-    );
-    process.exit(1);
-  }
-  console.error("PostgreSQL not found; installing Debian's postgresql with apt-get ...");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
-  execFileSync("apt-get", ["install", "-y", "-q", "postgresql"], { stdio: "inherit", env });
-  bin = find();
-  if (!bin) {
-    console.error("apt-get finished but no initdb/postgres/pg_isready under /usr/lib/postgresql.");
-    process.exit(1);
-  }
-}
+bin ??= aptInstall("postgresql", {
+  what: "PostgreSQL",
+  otherwise: "point JETROUTE_PG_BIN at a folder holding initdb, postgres and pg_isready",
+  find,
+  stillMissing: "no initdb/postgres/pg_isready under /usr/lib/postgresql",
+});
 if (process.env.JETROUTE_QUIET !== "1") {
   const version = execFileSync(join(bin, "postgres"), ["--version"], { encoding: "utf8" }).trim();
   console.error(`using ${bin} (${version})`);
