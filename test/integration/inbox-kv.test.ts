@@ -29,12 +29,9 @@ import {
 import { startTcpProxy } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, gate, useServer } from "../helpers/index.js";
 import { jsStats, makeStream, runBroker, unique, until, useConnection } from "./engine-support.js";
-import { assertEachOnce, exactlyOnce, publishEvents } from "./inbox-support.js";
+import { assertEachOnce, EVENTS, exactlyOnce, publishEvents } from "./inbox-support.js";
 
 checkLeaksAfterAll();
-
-/** The 10k events (about 8 s here); JETROUTE_INBOX_EVENTS overrides. */
-const EVENTS = Number(process.env.JETROUTE_INBOX_EVENTS ?? 10_000);
 
 describe("withInbox on the NATS KV store", { timeout: 60_000 }, async () => {
   const server = await useServer();

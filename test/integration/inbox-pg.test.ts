@@ -23,12 +23,9 @@ import type { Context } from "../../src/router/types.js";
 import { startPostgres, type TestPostgres } from "../../src/testing/index.js";
 import { checkLeaksAfterAll, gate, useServer } from "../helpers/index.js";
 import { jsStats, makeStream, runBroker, unique, until, useConnection } from "./engine-support.js";
-import { assertEachOnce, exactlyOnce, portGate, publishEvents } from "./inbox-support.js";
+import { assertEachOnce, EVENTS, exactlyOnce, portGate, publishEvents } from "./inbox-support.js";
 
 checkLeaksAfterAll();
-
-/** The 10k events; JETROUTE_INBOX_EVENTS overrides. */
-const EVENTS = Number(process.env.JETROUTE_INBOX_EVENTS ?? 10_000);
 
 describe("withInbox on the PostgreSQL store", { timeout: 90_000 }, async () => {
   const server = await useServer();

@@ -33,6 +33,9 @@ import {
   until,
 } from "./engine-support.js";
 
+/** The issue's 10k events (about 8 s here per store); JETROUTE_INBOX_EVENTS overrides (CI legs). */
+export const EVENTS = Number(process.env.JETROUTE_INBOX_EVENTS ?? 10_000);
+
 /** Publishes events `id(0)..id(count-1)` to `subject`, `copies` stored messages each, in windows of 1000. */
 export async function publishEvents(
   conn: Connection,
